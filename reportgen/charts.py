@@ -1,0 +1,224 @@
+"""Static SVG charts of a result, drawn with Altair and converted offline by vl-convert.
+
+Every chart colours segments with ``Segment.color`` through one explicit scale, so a segment keeps its colour
+across the whole report. Data is always inlined and ``allowed_base_urls=[]`` forbids any fetch.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import altair as alt
+import vl_convert
+
+from reportgen.errors import RenderError
+from reportgen.result import AnalysisResult, Segment
+
+FONT = "DejaVu Sans"
+WIDTH = 540
+NEUTRAL, FAINT, INK = "#9aa5b1", "#d5dade", "#333333"
+MAX_POINTS = 3_000  # the map is sampled upstream; this only guards against an unsampled result
+MAX_TRAITS = 8
+MAX_LEVELS = 16
+# Shared by the heatmap and the trait bars so blue always means "above the base", red "below".
+Z_SCALE = alt.Scale(domain=[-2, 2], scheme="redblue", clamp=True)
+CONFIG: dict[str, Any] = {
+    "font": FONT,
+    "view": {"stroke": None},
+    "axis": {"labelFontSize": 11, "titleFontSize": 11, "labelColor": INK, "titleColor": INK,
+             "titleFontWeight": "normal", "gridColor": "#eceff1", "domainColor": "#b0b7bd", "tickColor": "#b0b7bd"},
+    "legend": {"labelFontSize": 11, "titleFontSize": 11, "titleFontWeight": "normal", "labelLimit": 240},
+    "header": {"labelFontSize": 12, "labelFontWeight": "bold", "labelColor": INK},
+}
+
+
+def _data(rows: list[dict[str, Any]]) -> alt.Data:
+    return alt.Data(values=rows)
+
+
+def _segment_color(result: AnalysisResult, field: str = "segment") -> alt.Color:
+    scale = alt.Scale(domain=[s.name for s in result.segments], range=[s.color for s in result.segments])
+    return alt.Color(f"{field}:N", scale=scale, legend=None)
+
+
+def _sizes(result: AnalysisResult) -> alt.TopLevelMixin:
+    rows = [{"segment": s.name, "measure": "Share of customers", "share": s.share} for s in result.segments]
+    if result.value_column:
+        rows += [{"segment": s.name, "measure": f"Share of value ({result.value_column})", "share": s.value_share or 0}
+                 for s in result.segments]
+    base = alt.Chart().encode(
+        y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None),
+        x=alt.X("share:Q", title=None, axis=alt.Axis(format="%", tickCount=4), scale=alt.Scale(nice=False)))
+    bars = base.mark_bar(height={"band": 0.7}).encode(color=_segment_color(result))
+    labels = base.mark_text(align="left", dx=3, fontSize=11, color=INK).encode(text=alt.Text("share:Q", format=".0%"))
+    panel_width = 150 if result.value_column else 300
+    return alt.layer(bars, labels, data=_data(rows)).properties(
+        width=panel_width, height=24 * len(result.segments)).facet(
+        column=alt.Column("measure:N", title=None, sort=[r["measure"] for r in rows[:: len(result.segments)]]))
+
+
+def _heatmap(result: AnalysisResult) -> alt.TopLevelMixin:
+    features = [st.feature for st in result.segments[0].stats] if result.segments else []
+    rows = [{"segment": s.name, "feature": st.feature, "z": st.z, "label": f"{st.z:+.1f}"}
+            for s in result.segments for st in s.stats]
+    step = max(34, min(64, 520 // max(len(features), 1)))
+    base = alt.Chart(_data(rows)).encode(
+        x=alt.X("feature:N", sort=features, title=None,
+                axis=alt.Axis(labelAngle=-35 if len(features) * step > 420 else 0, orient="top", labelLimit=110)),
+        y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None))
+    cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
+        color=alt.Color("z:Q", scale=Z_SCALE, legend=alt.Legend(title="z (σ)", orient="right", gradientLength=120)))
+    text = base.mark_text(fontSize=10).encode(
+        text="label:N", color=alt.when("abs(datum.z) > 1.2").then(alt.value("white")).otherwise(alt.value(INK)))
+    return (cells + text).properties(width=alt.Step(step), height=alt.Step(26))
+
+
+def _map(result: AnalysisResult) -> alt.TopLevelMixin:
+    names = {s.id: s.name for s in result.segments}
+    points = result.segment_map.points
+    stride = max(1, -(-len(points) // MAX_POINTS))
+    rows = [{"x": round(p.x, 3), "y": round(p.y, 3), "segment": names.get(p.segment, str(p.segment))}
+            for p in points[::stride]]
+    ev = result.segment_map.explained_variance
+    color = _segment_color(result)
+    color.legend = alt.Legend(title=None, orient="bottom", columns=3, symbolType="circle")
+    return alt.Chart(_data(rows)).mark_circle(size=16, opacity=0.7).encode(
+        x=alt.X("x:Q", title=f"PC1 ({ev[0]:.0%} of variance)", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("y:Q", title=f"PC2 ({ev[1]:.0%} of variance)", axis=alt.Axis(labels=False, ticks=False)),
+        color=color).properties(width=WIDTH, height=320)
+
+
+def _by_k(result: AnalysisResult, field: str, title: str, accent: str) -> alt.TopLevelMixin:
+    sel = result.k_selection
+    rows = [{"k": c.k, "v": getattr(c, field), "state": "chosen" if c.k == sel.chosen_k else
+             ("allowed" if c.allowed else "too small")} for c in sel.candidates]
+    ks = [c.k for c in sel.candidates]
+    x = alt.X("k:Q", title="K (number of segments)", scale=alt.Scale(domain=[min(ks), max(ks)], nice=False),
+              axis=alt.Axis(values=ks, format="d", grid=False))
+    state = alt.Color("state:N", legend=None,
+                      scale=alt.Scale(domain=["chosen", "allowed", "too small"], range=[accent, NEUTRAL, FAINT]))
+    base = alt.Chart(_data(rows)).encode(x=x, y=alt.Y("v:Q", title=title, scale=alt.Scale(zero=field != "inertia")))
+    layers = [base.mark_line(color=NEUTRAL, strokeWidth=1.5),
+              base.mark_point(filled=True, opacity=1).encode(
+                  color=state,
+                  size=alt.when(alt.datum.state == "chosen").then(alt.value(150)).otherwise(alt.value(45))),
+              base.transform_filter(alt.datum.state == "chosen").mark_text(
+                  align="left", dx=8, dy=-8, fontWeight="bold", color=accent).encode(
+                  text=alt.value(f"chosen K={sel.chosen_k}"))]
+    if field == "inertia" and sel.knee_k is not None:
+        knee = alt.Chart(_data([{"k": sel.knee_k, "label": f"knee K={sel.knee_k}"}])).encode(x=x)
+        layers += [knee.mark_rule(strokeDash=[4, 3], color="#6b7680"),
+                   knee.mark_text(align="left", dx=4, y=4, baseline="top", color="#6b7680").encode(text="label:N")]
+    return alt.layer(*layers).properties(width=WIDTH - 80, height=200)
+
+
+def _silhouette_segments(result: AnalysisResult) -> alt.TopLevelMixin:
+    rows = [{"segment": s.name, "silhouette": s.silhouette} for s in result.segments]
+    low = min([0.0] + [s.silhouette for s in result.segments])
+    base = alt.Chart(_data(rows)).encode(
+        y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None),
+        x=alt.X("silhouette:Q", title="mean silhouette", scale=alt.Scale(domain=[low, 1])))
+    return (base.mark_bar(height={"band": 0.7}).encode(color=_segment_color(result))
+            + base.mark_text(align="left", dx=3, color=INK).encode(text=alt.Text("silhouette:Q", format=".2f"))
+            ).properties(width=WIDTH - 200, height=24 * len(result.segments))
+
+
+def _traits(segment: Segment) -> alt.TopLevelMixin:
+    top = sorted(segment.stats, key=lambda st: -abs(st.z))[:MAX_TRAITS]
+    rows = [{"feature": st.feature, "z": st.z, "label": f"{st.z:+.1f}σ"} for st in top]
+    bound = max(2.0, *(abs(r["z"]) + 0.6 for r in rows)) if rows else 2.0
+    base = alt.Chart(_data(rows)).encode(
+        y=alt.Y("feature:N", sort=alt.EncodingSortField("z", order="descending"), title=None),
+        x=alt.X("z:Q", title="distance from the base mean (σ)", scale=alt.Scale(domain=[-bound, bound])))
+    return alt.layer(
+        base.mark_bar(height={"band": 0.7}).encode(color=alt.Color("z:Q", scale=Z_SCALE, legend=None)),
+        base.mark_rule(color="#6b7680").encode(x=alt.datum(0)),
+        base.transform_filter("datum.z >= 0").mark_text(align="left", dx=3, color=INK).encode(text="label:N"),
+        base.transform_filter("datum.z < 0").mark_text(align="right", dx=-3, color=INK).encode(text="label:N"),
+    ).properties(width=WIDTH - 160, height=22 * len(rows))
+
+
+def _categories(segment: Segment) -> alt.TopLevelMixin:
+    # Too many levels make an unreadable chart: keep those that differ most from the base.
+    levels = sorted(segment.categories, key=lambda c: -abs(c.share - c.base_share))[:MAX_LEVELS]
+    levels = sorted(levels, key=lambda c: (c.column, -c.share))
+    rows = []
+    for c in levels:
+        label = f"{c.column}: {c.level}"
+        rows += [{"level": label, "series": segment.name, "share": c.share},
+                 {"level": label, "series": "All customers", "share": c.base_share}]
+    series = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
+                       scale=alt.Scale(domain=[segment.name, "All customers"], range=[segment.color, FAINT]))
+    return alt.Chart(_data(rows)).mark_bar().encode(
+        y=alt.Y("level:N", sort=[r["level"] for r in rows[::2]], title=None, axis=alt.Axis(labelLimit=200)),
+        yOffset=alt.YOffset("series:N", sort=[segment.name, "All customers"]),
+        x=alt.X("share:Q", title="share of customers", axis=alt.Axis(format="%")),
+        color=series).properties(width=WIDTH - 220, height=alt.Step(9))
+
+
+def _scope_ids(svg: str, prefix: str) -> str:
+    """Prefix element ids so several inline SVGs in one page never resolve each other's gradients or clips."""
+    if 'id="' not in svg:
+        return svg
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
+    return re.sub(r'url\(#([^)]+)\)', rf'url(#{prefix}-\1)', re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg))
+
+
+def to_svg(name: str, chart: alt.TopLevelMixin) -> str:
+    """Convert one Altair chart to SVG markup, offline, with the report's font and style."""
+    spec = chart.to_dict(validate=False)  # schema validation costs more than the conversion itself
+    spec["config"] = {**spec.get("config", {}), **CONFIG}
+    try:
+        svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
+    except Exception as exc:  # vl-convert raises plain ValueError/RuntimeError with multi-line JS traces
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RenderError(f"chart '{name}' could not be drawn: {first}") from None
+    return _scope_ids(svg, f"chart-{name}")
+
+
+def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]]:
+    """Draw every chart of the report.
+
+    Parameters
+    ----------
+    result
+        The analysis to draw; it is only read.
+
+    Returns
+    -------
+    tuple of dict
+        ``(svgs, notes)``: chart name → SVG markup, and chart name → the note shown under it. Names are
+        ``sizes``, ``heatmap``, ``map``, ``elbow``, ``silhouette_k``, ``silhouette_segments``, and per segment
+        ``traits_<id>`` and ``categories_<id>`` (the latter only when the segment has categorical levels).
+    """
+    accent = result.report.accent_color
+    sel = result.k_selection
+    shown, total = len(result.segment_map.points[:: max(1, -(-len(result.segment_map.points) // MAX_POINTS))]), \
+        result.segment_map.total_customers
+    charts: dict[str, alt.TopLevelMixin] = {
+        "sizes": _sizes(result), "heatmap": _heatmap(result), "map": _map(result),
+        "elbow": _by_k(result, "inertia", "inertia (within-segment spread)", accent),
+        "silhouette_k": _by_k(result, "silhouette", "mean silhouette", accent),
+        "silhouette_segments": _silhouette_segments(result),
+    }
+    notes = {
+        "sizes": "Share of customers" + (f" and of total {result.value_column}" if result.value_column else "")
+                 + " held by each segment.",
+        "heatmap": "Segment mean against the base mean, in base standard deviations (σ); colours clipped at ±2σ.",
+        "map": (f"{shown:,} of {total:,} customers shown (random sample). " if shown < total else "")
+               + "Customers close together have similar profiles.",
+        "elbow": f"Spread within segments by K; larger dot: chosen K={sel.chosen_k}"
+                 + (f", dashed line: the knee at K={sel.knee_k}." if sel.knee_k is not None else "; no clear knee."),
+        "silhouette_k": "Mean silhouette by K (higher means better separated segments)"
+                        + ("; pale dots: K values that create a segment below the minimum share." if any(
+                            not c.allowed for c in sel.candidates) else "."),
+        "silhouette_segments": "Mean silhouette per segment; values near 0 mean the segment overlaps its neighbours.",
+    }
+    for s in result.segments:
+        charts[f"traits_{s.id}"] = _traits(s)
+        notes[f"traits_{s.id}"] = "Features furthest from the base mean; blue is above average, red below."
+        if s.categories:
+            charts[f"categories_{s.id}"] = _categories(s)
+            notes[f"categories_{s.id}"] = f"Share of each category level in {s.name} against all customers."
+    return {name: to_svg(name, chart) for name, chart in charts.items()}, notes

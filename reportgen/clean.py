@@ -1,0 +1,136 @@
+"""Cleaning: category merges, plausible ranges, missing values, duplicate ids and outlier clipping.
+
+Every change is counted: each step returns :class:`~reportgen.result.CleaningAction` records for values it
+changed and :class:`~reportgen.result.Count` records for rows it excluded, so the report can show them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from reportgen.config import CleaningConfig
+from reportgen.errors import ConfigError, DataError
+from reportgen.result import CleaningAction, Count
+
+
+@dataclass
+class CleaningLog:
+    """What cleaning did, in order."""
+
+    actions: list[CleaningAction] = field(default_factory=list)
+    exclusions: list[Count] = field(default_factory=list)
+
+    def exclude(self, frame: pd.DataFrame, mask: pd.Series, label: str, detail: str = "") -> pd.DataFrame:
+        """Drop the rows where ``mask`` is true and record how many went."""
+        count = int(mask.sum())
+        if count:
+            self.exclusions.append(Count(label, count, detail))
+            frame = frame.loc[~mask]
+        return frame
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def dedupe_ids(frame: pd.DataFrame, id_column: str, policy: str, log: CleaningLog, source: str) -> pd.DataFrame:
+    """Drop rows without an id, then repeated ids (keep the first) or stop, as ``policy`` says."""
+    frame = log.exclude(frame, frame[id_column].isna(), "missing customer id", f"column {id_column!r}")
+    duplicated = frame[id_column].duplicated(keep="first")
+    if duplicated.any() and policy == "error":
+        first = frame.loc[duplicated, id_column].iloc[0]
+        raise DataError(f"{source}: column {id_column!r} has {int(duplicated.sum()):,} repeated customer ids "
+                        f"(first: {first!r}); set data.duplicate_ids = 'keep-first' to keep the first row of each")
+    return log.exclude(frame, duplicated, "duplicate customer id", f"kept the first row of each id in {id_column!r}")
+
+
+def _check_columns(frame: pd.DataFrame, columns: list[str], key: str) -> None:
+    missing = [f"{key}.{c}: column {c!r} is not in the data" for c in columns if c not in frame.columns]
+    if missing:
+        raise ConfigError(missing)
+
+
+def clean_values(frame: pd.DataFrame, numeric: list[str], categorical: list[str], cfg: CleaningConfig,
+                 log: CleaningLog) -> pd.DataFrame:
+    """Merge categories, apply plausible ranges, and drop or impute missing values."""
+    _check_columns(frame, list(cfg.merge), "cleaning.merge")
+    _check_columns(frame, list(cfg.ranges), "cleaning.ranges")
+    _check_columns(frame, list(cfg.missing), "cleaning.missing")
+    frame = frame.copy()
+    for column, mapping in cfg.merge.items():
+        text = frame[column].astype("string").str.strip()
+        changed = text.isin(list(mapping))
+        if changed.any():
+            counts = text[changed].value_counts().sort_index()
+            detail = ", ".join(f"{old} → {mapping[old]} ({n:,})" for old, n in counts.items())
+            frame[column] = text.replace(mapping)
+            log.actions.append(CleaningAction(column, "merged categories", int(changed.sum()), detail))
+    for column, rule in cfg.ranges.items():
+        values = pd.to_numeric(frame[column], errors="coerce")
+        outside = (values < rule.min if rule.min is not None else False) | (
+            values > rule.max if rule.max is not None else False)
+        outside = pd.Series(outside, index=frame.index).fillna(False).astype(bool)
+        bounds = f"[{_fmt(rule.min) if rule.min is not None else '−∞'}, {_fmt(rule.max) if rule.max is not None else '∞'}]"
+        if rule.action == "drop":
+            frame = log.exclude(frame, outside, f"{column} outside plausible range", bounds)
+        elif outside.any():
+            frame[column] = values.mask(outside)
+            log.actions.append(CleaningAction(column, "out of plausible range → missing", int(outside.sum()), bounds))
+    for column in numeric:
+        values = frame[column].astype("float64")
+        infinite = np.isinf(values)
+        if infinite.any():
+            frame[column] = values.mask(infinite)
+            log.actions.append(CleaningAction(column, "infinite value → missing", int(infinite.sum())))
+    policies = {c: cfg.missing.get(c, cfg.numeric_missing) for c in numeric}
+    policies |= {c: cfg.missing.get(c, cfg.categorical_missing) for c in categorical}
+    for column, policy in policies.items():
+        if policy == "drop":
+            frame = log.exclude(frame, frame[column].isna(), f"missing {column}", "missing-value policy: drop")
+    if frame.empty:
+        return frame
+    for column, policy in policies.items():
+        gaps = frame[column].isna()
+        if policy == "drop" or not gaps.any():
+            continue
+        if column in categorical or policy == "mode":
+            fill = frame[column].mode(dropna=True)
+            value = fill.iloc[0] if not fill.empty else "(missing)"
+        else:
+            value = frame[column].median() if policy == "median" else frame[column].mean()
+        if pd.isna(value):
+            continue  # all missing: the column is dropped as a feature later, with its reason
+        frame[column] = frame[column].fillna(value)
+        shown = value if isinstance(value, str) else _fmt(float(value))
+        log.actions.append(CleaningAction(column, f"missing → {policy}", int(gaps.sum()), f"filled with {shown}"))
+    return frame
+
+
+def clip_outliers(frame: pd.DataFrame, columns: list[str], cfg: CleaningConfig, log: CleaningLog) -> pd.DataFrame:
+    """Clip numeric features at IQR fences or quantiles (the policy in ``cfg.outliers``)."""
+    if cfg.outliers == "none":
+        return frame
+    targets = cfg.outlier_columns if cfg.outlier_columns is not None else columns
+    _check_columns(frame, list(targets), "cleaning.outlier_columns")
+    frame = frame.copy()
+    for column in targets:
+        values = frame[column].astype("float64")
+        if cfg.outliers == "iqr":
+            q1, q3 = values.quantile([0.25, 0.75])
+            spread = q3 - q1
+            if spread <= 0:
+                continue  # mostly-constant columns (flags) have no meaningful fences
+            low, high = q1 - cfg.iqr_factor * spread, q3 + cfg.iqr_factor * spread
+            how = f"IQR × {cfg.iqr_factor:g}"
+        else:
+            low, high = values.quantile(list(cfg.quantiles))
+            how = f"quantiles {cfg.quantiles[0]:g}–{cfg.quantiles[1]:g}"
+        outside = (values < low) | (values > high)
+        if outside.any():
+            frame[column] = values.clip(low, high)
+            log.actions.append(CleaningAction(column, "outliers clipped", int(outside.sum()),
+                                              f"{how}: to [{_fmt(low)}, {_fmt(high)}]"))
+    return frame

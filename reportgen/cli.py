@@ -1,0 +1,157 @@
+"""The command line: parse options, build a config, call the library, turn user errors into one line.
+
+Every command is a few lines; the work happens in :mod:`reportgen.pipeline`, :mod:`reportgen.inspect` and
+:mod:`reportgen.initcfg`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reportgen import __version__
+from reportgen.errors import ReportgenError
+
+
+def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Map library errors to ``Error: <one line>`` and exit code 1; Ctrl-C to exit code 130."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ReportgenError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: nothing was written.", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _k_value(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
+    if value is None or value == "auto":
+        return value
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise click.BadParameter(f"expected 'auto' or a positive integer, got {value!r}")
+
+
+def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip().lower() for v in value.split(",") if v.strip()]
+    unknown = [v for v in items if v not in ("pdf", "html", "json", "csv")]
+    if unknown or not items:
+        raise click.BadParameter(f"choose from pdf, html, json, csv (got {value!r})")
+    return items
+
+
+def _absolute(value: str | None) -> str | None:
+    return str(Path(value).expanduser().resolve()) if value else None
+
+
+def _settings(config_path: str | None, input_file: str | None, overrides: dict[str, Any]):  # noqa: ANN202
+    from reportgen.config import load_config
+    from reportgen.resources import sample_data_dir
+
+    if config_path is None and input_file is None:
+        config_path = str(sample_data_dir() / "reportgen.toml")
+        overrides.setdefault("output.dir", _absolute("reportgen-report"))
+    overrides["data.path"] = _absolute(input_file)
+    return load_config(config_path, overrides)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="reportgen")
+def main() -> None:
+    """Customer segmentation reports: a PDF brief, an HTML report, JSON and CSV from a customer table.
+
+    \b
+    Example:
+      reportgen run                                # the bundled sample data → ./reportgen-report/
+      reportgen run customers.csv -o out/ --period 2026-10
+    """
+
+
+@main.command()
+@click.argument("input_file", required=False, type=click.Path(dir_okay=False))
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file.")
+@click.option("-o", "--output", help="Output folder (default: ./reportgen-report).")
+@click.option("--period", help="Period the report covers, e.g. 2026-10.")
+@click.option("--title", help="Report title.")
+@click.option("--k", "k", callback=_k_value, help="Number of segments, or 'auto'.")
+@click.option("--seed", type=int, help="Random seed.")
+@click.option("--formats", callback=_formats, help="Comma-separated outputs: pdf,html,json,csv.")
+@click.option("--template-dir", type=click.Path(file_okay=False, exists=True), help="Folder of template overrides.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print stage timings.")
+@_fail_cleanly
+def run(input_file: str | None, config_path: str | None, output: str | None, period: str | None,
+        title: str | None, k: int | str | None, seed: int | None, formats: list[str] | None,
+        template_dir: str | None, quiet: bool, verbose: bool) -> None:
+    """Segment customers and write the report (PDF, HTML, summary.json, segments.csv, model.json).
+
+    \b
+    Examples:
+      reportgen run
+      reportgen run customers.csv -o out/ --period 2026-10 --title "October customer brief"
+      reportgen run -c reportgen.toml --k 5 --formats pdf,json
+    """
+    from reportgen.pipeline import build_report
+
+    overrides = {"output.dir": _absolute(output), "report.period": period, "report.title": title,
+                 "segmentation.k": k, "segmentation.seed": seed, "output.formats": formats,
+                 "output.template_dir": _absolute(template_dir)}
+    config = _settings(config_path, input_file, overrides)
+    progress = None if quiet else (lambda stage: click.echo(f"reportgen: {stage}…", err=True))
+    outcome = build_report(config, progress)
+    if verbose:
+        for stage, seconds in outcome.timings.items():
+            click.echo(f"  {stage:<18}{seconds:8.2f} s", err=True)
+        click.echo(f"  {'total':<18}{sum(outcome.timings.values()):8.2f} s", err=True)
+    if not quiet:
+        result = outcome.analysis.result
+        click.echo(f"{result.customers:,} customers → {len(result.segments)} segments. Wrote:", err=True)
+        for path in outcome.paths:
+            click.echo(str(path))
+
+
+@main.command()
+@click.argument("input_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default="reportgen.toml", show_default=True, help="Config file to write.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@_fail_cleanly
+def init(input_file: str, output: str, force: bool) -> None:
+    """Write a commented config with the column roles inferred from INPUT_FILE.
+
+    \b
+    Example:
+      reportgen init customers.csv -o reportgen.toml
+    """
+    from reportgen.initcfg import write_initial_config
+
+    path = write_initial_config(Path(input_file), Path(output), force)
+    click.echo(str(path))
+
+
+@main.command()
+@click.argument("input_file", required=False, type=click.Path(dir_okay=False))
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file.")
+@_fail_cleanly
+def validate(input_file: str | None, config_path: str | None) -> None:
+    """Check the data and config and print the data-quality summary; writes nothing.
+
+    \b
+    Example:
+      reportgen validate customers.csv -c reportgen.toml
+    """
+    from reportgen.inspect import quality_summary
+
+    click.echo(quality_summary(_settings(config_path, input_file, {})))

@@ -1,0 +1,166 @@
+"""From a loaded table to the cleaned feature frame in business units, with the data-quality record.
+
+Steps: infer column roles → dates become "days since" → clean (ids, merges, ranges, missing) → derived
+features → outlier clipping → drop features that ended constant. Profiles later group *these* columns.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reportgen import expressions
+from reportgen.clean import CleaningLog, clean_values, clip_outliers, dedupe_ids
+from reportgen.config import Config
+from reportgen.errors import ConfigError, DataError
+from reportgen.load import LoadedTable
+from reportgen.result import CleaningAction, ColumnInfo, DataQuality
+from reportgen.roles import infer_roles, suggest_totals
+from reportgen.schema import Schema, infer_schema
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Cleaned features (numeric then categorical columns, original units), one row per customer."""
+
+    frame: pd.DataFrame
+    ids: np.ndarray
+    id_name: str
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    roles: dict[str, str]
+    quality: DataQuality
+    reference_date: str | None
+
+
+def _reference_date(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], configured: str | None) -> pd.Timestamp:
+    if configured:
+        try:
+            return pd.Timestamp(configured)
+        except ValueError:
+            raise ConfigError(f"Config value 'data.reference_date': expected YYYY-MM-DD but received {configured!r}")\
+                from None
+    latest = [frame[c].max() for c, _ in dates if frame[c].notna().any()]
+    return max(latest) if latest else pd.Timestamp("1970-01-01")
+
+
+def _dates_to_days(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], configured: str | None,
+                   log: CleaningLog) -> tuple[pd.DataFrame, list[str], pd.Timestamp | None]:
+    """Turn each date column into ``<column>_days``: days from the date to the reference date."""
+    if not dates:
+        return frame, [], None
+    frame = frame.copy()
+    for column, fmt in dates:
+        raw = frame[column]
+        parsed = pd.to_datetime(raw, format=fmt, errors="coerce") if fmt else pd.to_datetime(raw, errors="coerce")
+        bad = int((parsed.isna() & raw.notna()).sum())
+        if bad:
+            log.actions.append(CleaningAction(column, "unparseable date → missing", bad, f"format {fmt or 'auto'}"))
+        frame[column] = parsed
+    reference = _reference_date(frame, dates, configured)
+    names = []
+    for column, _ in dates:
+        name = f"{column}_days"
+        frame[name] = (reference - frame[column]).dt.days.astype("float64")
+        names.append(name)
+    return frame, names, reference
+
+
+def _derive(frame: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
+    """Evaluate derived features in order; every problem is reported together."""
+    problems: list[str] = []
+    frame = frame.copy()
+    for name, text in derived.items():
+        try:
+            expr = expressions.parse(text)
+        except expressions.ExpressionError as exc:
+            problems.append(f"Config value 'features.derived.{name}': {exc} but received {text!r}")
+            continue
+        unknown = sorted(n for n in expr.names if n not in frame.columns)
+        for n in unknown:
+            hint = difflib.get_close_matches(n, [str(c) for c in frame.columns], n=1)
+            problems.append(f"Config value 'features.derived.{name}': unknown column {n!r}"
+                            + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        if unknown:
+            continue
+        env = {n: pd.to_numeric(frame[n], errors="coerce").astype("float64").to_numpy() for n in expr.names}
+        with np.errstate(all="ignore"):
+            value = np.asarray(expr.evaluate(env), dtype="float64")
+        frame[name] = np.broadcast_to(value, (len(frame),)).copy()
+    if problems:
+        raise ConfigError(problems)
+    return frame
+
+
+def _column_info(frame: pd.DataFrame, schema: Schema, numeric: list[str], categorical: list[str],
+                 roles: dict[str, str], ignored: dict[str, str]) -> tuple[ColumnInfo, ...]:
+    role_of = {column: role for role, column in roles.items()}
+    kinds = {schema.id_column: "id"} | {c: "date" for c, _ in schema.dates}
+    kinds |= {c: "numeric" for c in numeric} | {c: "categorical" for c in categorical}
+    infos = []
+    for column in frame.columns:
+        series = frame[column]
+        kind = "ignored" if column in ignored else kinds.get(column, "ignored")
+        infos.append(ColumnInfo(str(column), kind, str(series.dtype), int(series.isna().sum()),
+                                int(series.nunique(dropna=True)), role_of.get(column), ignored.get(column)))
+    return tuple(infos)
+
+
+def prepare(table: LoadedTable, config: Config) -> PreparedData:
+    """Validate, clean and build the feature frame; raises DataError when nothing usable is left."""
+    source = table.path.name
+    raw = table.frame
+    derived = dict(config.features.derived)
+    needs = set(config.cleaning.ranges) | set(config.cleaning.merge)
+    for text in derived.values():
+        try:
+            needs |= expressions.parse(text).names
+        except expressions.ExpressionError:
+            pass  # reported with its key by _derive
+    schema = infer_schema(raw, config.features, config.data.id_column, config.data.date_formats, needs, set(derived))
+    log = CleaningLog()
+    frame, date_features, reference = _dates_to_days(raw, schema.dates, config.data.reference_date, log)
+    listed = config.features.numeric
+    numeric = [*schema.numeric, *(d for d in date_features if listed is None or d in listed)]
+    if not config.features.derived and config.features.numeric is None:
+        derived = suggest_totals(numeric, config.features.roles.model_dump(), derived)
+    if schema.id_column is not None:
+        frame = dedupe_ids(frame, schema.id_column, config.data.duplicate_ids, log, source)
+    frame = clean_values(frame, numeric, list(schema.categorical), config.cleaning, log)
+    if frame.empty:
+        raise DataError(f"{source}: no rows left after cleaning ({', '.join(c.label for c in log.exclusions)})")
+    frame = _derive(frame, derived)
+    numeric += [d for d in derived if d not in numeric]
+    numeric = [c for c in numeric if c not in config.features.exclude]
+    frame = clean_values(frame, list(derived), [], config.cleaning.model_copy(update={"ranges": {}, "merge": {},
+                                                                                      "missing": {}}), log)
+    frame = clip_outliers(frame, numeric, config.cleaning, log)
+    ignored = dict(schema.ignored)
+    for column in [*numeric, *schema.categorical]:
+        if frame[column].nunique(dropna=True) <= 1:
+            ignored[column] = "constant after cleaning"
+    numeric = [c for c in numeric if c not in ignored]
+    categorical = [c for c in schema.categorical if c not in ignored]
+    if not numeric and not categorical:
+        reasons = "; ".join(f"{c}: {r}" for c, r in list(ignored.items())[:6])
+        raise DataError(f"{source}: no usable feature column ({reasons})")
+    # Derived totals first: a declared total plays its role before any of its parts.
+    roles = infer_roles([*(d for d in derived if d in numeric), *numeric], config.features.roles.model_dump())
+    unknown = [f"Config value 'features.roles.{r}': column {c!r} is not a numeric feature"
+               for r, c in config.features.roles.model_dump().items() if c and c not in numeric]
+    if unknown:
+        raise ConfigError(unknown)
+    ids = (frame[schema.id_column].astype("string").to_numpy(dtype=object) if schema.id_column
+           else np.asarray([str(i + 1) for i in range(len(frame))], dtype=object))
+    features = frame[numeric].astype("float64").join(frame[categorical].astype("string"))
+    quality = DataQuality(
+        rows_read=table.rows_read, exclusions=tuple(log.exclusions), rows_segmented=len(frame),
+        id_column=schema.id_column, columns=_column_info(raw.join(frame[list(derived)]) if derived else raw,
+                                                         schema, numeric, categorical, roles, ignored),
+        numeric_features=tuple(numeric), categorical_features=tuple(categorical),
+        derived=tuple(derived.items()), actions=tuple(log.actions))
+    return PreparedData(features.reset_index(drop=True), ids, schema.id_column or "row", tuple(numeric),
+                        tuple(categorical), roles, quality, reference.date().isoformat() if reference else None)

@@ -1,0 +1,42 @@
+"""The 3–5 generated sentences of the executive summary, each carrying the key numbers."""
+
+from __future__ import annotations
+
+from reportgen.result import DataQuality, KSelection, Recommendation, Segment
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
+
+
+def highlights(segments: tuple[Segment, ...], quality: DataQuality, selection: KSelection,
+               recommendations: tuple[Recommendation, ...]) -> tuple[str, ...]:
+    """Sentences a manager reads first: structure, value concentration, top action, data caveats."""
+    lines = []
+    largest = max(segments, key=lambda s: (s.size, -s.id))
+    lines.append(f"{quality.rows_segmented:,} customers fall into {len(segments)} segments; the largest, "
+                 f"{largest.name}, holds {_pct(largest.share)} of them.")
+    valued = [s for s in segments if s.value_share is not None and s.share > 0]
+    if valued:
+        top = max(valued, key=lambda s: (s.value_share / s.share, -s.id))
+        low = min(valued, key=lambda s: (s.value_share / s.share, s.id))
+        lines.append(f"{top.name} are {_pct(top.share)} of customers but bring {_pct(top.value_share)} of value; "
+                     f"{low.name} are {_pct(low.share)} of customers and bring {_pct(low.value_share)}.")
+    urgent = sorted((r for r in recommendations if not r.fallback), key=lambda r: (r.priority, -r.audience,
+                                                                                   r.segment_id))
+    if urgent:
+        first = urgent[0]
+        lines.append(f"Top priority: {first.title.rstrip('.')} — {first.audience:,} customers in "
+                     f"{first.segment_name}.")
+    excluded = sum(c.count for c in quality.exclusions)
+    changed = sum(a.count for a in quality.actions)
+    caveat = f"{excluded:,} of {quality.rows_read:,} rows were excluded" if excluded else "No rows were excluded"
+    lines.append(f"{caveat} and cleaning changed {changed:,} values; see the appendix for each step.")
+    weak = [s for s in segments if s.silhouette == s.silhouette and s.silhouette < 0.1]
+    if selection.mode == "auto":
+        best = max(c.silhouette for c in selection.candidates if c.k == selection.chosen_k)
+        text = f"{selection.chosen_k} segments were chosen automatically (silhouette {best:.2f})"
+        if weak:
+            text += f"; {', '.join(s.name for s in weak[:2])} overlap with neighbouring segments"
+        lines.append(text + ".")
+    return tuple(lines[:5])

@@ -1,0 +1,95 @@
+"""``reportgen init``: a commented config whose values are inferred from the data.
+
+The text is generated from the config declaration itself, so every key appears with its one-line help and
+there is no second list of keys to keep in step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from reportgen.config import Config, DataConfig, FeaturesConfig
+from reportgen.errors import ConfigError
+from reportgen.load import read_table
+from reportgen.roles import infer_roles, suggest_totals
+from reportgen.schema import infer_schema
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a scalar, list or flat table."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def toml_key(key: str) -> str:
+    """A bare TOML key when possible, else a quoted one."""
+    return key if key.replace("_", "").replace("-", "").isalnum() else toml_value(key)
+
+
+def _section(name: str, model: type[BaseModel], values: dict[str, Any]) -> list[str]:
+    lines = [f"[{name}]"]
+    nested = []
+    for key, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            nested.append((key, annotation))
+            continue
+        lines.append(f"# {info.description}")
+        if key in values and values[key] is not None:
+            lines.append(f"{key} = {toml_value(values[key])}")
+        else:
+            default = info.get_default(call_default_factory=True)
+            shown = toml_value(default) if default is not None and default != {} else '""' if default is None else "{}"
+            lines.append(f"# {key} = {shown}")
+    for key, sub in nested:
+        lines += ["", *_section(f"{name}.{key}", sub, values.get(key, {}))]
+    return lines
+
+
+def initial_config_text(input_file: Path) -> str:
+    """The commented TOML text for ``input_file``, with inferred id, features, dates and roles."""
+    data = DataConfig(path=str(input_file))
+    table = read_table(input_file, data)
+    schema = infer_schema(table.frame, FeaturesConfig())
+    numeric = [*schema.numeric, *(f"{c}_days" for c, _ in schema.dates)]
+    derived = suggest_totals(numeric, {}, {})
+    roles = infer_roles([*numeric, *derived], {})
+    values: dict[str, dict[str, Any]] = {
+        "data": {"path": str(input_file), "id_column": schema.id_column,
+                 "date_formats": {c: f for c, f in schema.dates if f}},
+        "features": {"numeric": [*numeric, *derived], "categorical": list(schema.categorical),
+                     "exclude": [c for c, _ in schema.ignored], "derived": derived, "roles": roles},
+    }
+    header = [f"# reportgen config for {input_file.name} ({table.rows_read:,} rows), written by `reportgen init`.",
+              "# Values were inferred from the data; commented keys show their defaults.",
+              *(f"# ignored: {c}: {reason}" for c, reason in schema.ignored), ""]
+    body: list[str] = []
+    for name, info in Config.model_fields.items():
+        if name == "base_dir":
+            continue
+        body += [*_section(name, info.annotation, values.get(name, {})), ""]
+    return "\n".join(header + body)
+
+
+def write_initial_config(input_file: Path, output: Path, force: bool = False) -> Path:
+    """Write the inferred config to ``output`` (refusing to overwrite unless ``force``)."""
+    if output.exists() and not force:
+        raise ConfigError(f"{output} already exists; use --force to overwrite it")
+    text = initial_config_text(input_file.resolve())
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
+    return output

@@ -1,0 +1,34 @@
+"""``reportgen validate``: the data and config checks and the data-quality summary, without a report."""
+
+from __future__ import annotations
+
+from reportgen.config import Config
+from reportgen.features import prepare
+from reportgen.load import read_table
+from reportgen.pipeline import input_path
+
+
+def quality_summary(config: Config) -> str:
+    """Load and clean the data as a run would and describe the outcome as plain text."""
+    table = read_table(input_path(config), config.data)
+    prepared = prepare(table, config)
+    quality = prepared.quality
+    lines = [f"{table.path.name}: {quality.rows_read:,} rows read, {quality.rows_segmented:,} usable customers",
+             *(f"  note: {note}" for note in table.notes)]
+    for count in quality.exclusions:
+        lines.append(f"  excluded {count.count:,} rows: {count.label}" + (f" ({count.detail})" if count.detail else ""))
+    lines.append(f"id column: {quality.id_column or '(none: row numbers are used)'}")
+    lines.append(f"numeric features ({len(quality.numeric_features)}): {', '.join(quality.numeric_features) or '-'}")
+    lines.append(f"categorical features ({len(quality.categorical_features)}): "
+                 f"{', '.join(quality.categorical_features) or '-'}")
+    for name, expression in quality.derived:
+        lines.append(f"derived: {name} = {expression}")
+    lines.append("roles: " + (", ".join(f"{r}={c}" for r, c in prepared.roles.items()) or "(none found)"))
+    ignored = [c for c in quality.columns if c.kind == "ignored"]
+    for column in ignored:
+        lines.append(f"ignored: {column.name}: {column.reason}")
+    for action in quality.actions:
+        lines.append(f"cleaning: {action.column}: {action.action} ({action.count:,})"
+                     + (f" {action.detail}" if action.detail else ""))
+    lines.append("OK: the data and config are usable.")
+    return "\n".join(lines)

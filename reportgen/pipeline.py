@@ -1,0 +1,193 @@
+"""The whole run, reading like a table of contents.
+
+``analyse``: load → validate/clean → features → segment → profile → name → recommend, returning the frozen
+result. ``build_report``: analyse, draw the charts, render every format into a staging folder, then move it
+into place. Nothing is written until everything has been computed and rendered.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.metrics import silhouette_samples
+
+from reportgen import __version__
+from reportgen.config import Config, effective_config
+from reportgen.errors import DataError
+from reportgen.features import PreparedData, prepare
+from reportgen.highlights import highlights
+from reportgen.kselect import sample_rows, select_k
+from reportgen.load import read_table
+from reportgen.naming import name_segments
+from reportgen.profile import SegmentProfile, profile_segments, segment_metrics
+from reportgen.provenance import library_versions
+from reportgen.result import (FORMAT_VERSION, AnalysisResult, CustomerTable, MapPoint, ReportMeta, RunInfo, Segment,
+                              SegmentMap)
+from reportgen.rules import SegmentMetrics, load_rulebook, recommend
+from reportgen.segment import FittedModel, export_model, order_by_size, transform
+
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+           "#bab0ac", "#2f4b7c", "#a05195", "#d45087", "#665191", "#ffa600")
+MAP_POINTS = 2000
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result plus what travels beside it: per-customer rows and the model as plain data."""
+
+    result: AnalysisResult
+    customers: CustomerTable
+    model: dict
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run wrote."""
+
+    out_dir: Path
+    paths: tuple[Path, ...]
+    timings: dict[str, float]
+    analysis: Analysis
+
+
+Progress = Callable[[str], None]
+
+
+class _Stages:
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress, self.timings = progress, {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.progress:
+            self.progress(name)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def input_path(config: Config) -> Path:
+    """The input file named by the config, resolved against the config's folder."""
+    path = config.resolve(config.data.path)
+    if path is None:
+        raise DataError("no input file: give one on the command line or set data.path in the config")
+    return path
+
+
+def _segment_silhouettes(matrix: np.ndarray, labels: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
+    sub = labels[rows]
+    if len(np.unique(sub)) < 2 or len(rows) <= len(np.unique(sub)):
+        return np.full(k, np.nan)
+    values = silhouette_samples(matrix[rows], sub)
+    return np.array([values[sub == s].mean() if (sub == s).any() else np.nan for s in range(k)])
+
+
+def _segment_map(matrix: np.ndarray, labels: np.ndarray, seed: int) -> SegmentMap:
+    rows = sample_rows(len(matrix), MAP_POINTS, seed)
+    sample = matrix[rows]
+    if sample.shape[1] >= 2:
+        pca = PCA(n_components=2, random_state=seed).fit(sample)
+        xy, variance = pca.transform(sample), tuple(float(v) for v in pca.explained_variance_ratio_)
+    else:
+        xy, variance = np.column_stack([sample[:, 0], np.zeros(len(sample))]), (1.0, 0.0)
+    points = tuple(MapPoint(round(float(x), 4), round(float(y), 4), int(s))
+                   for (x, y), s in zip(xy, labels[rows], strict=True))
+    return SegmentMap(points, (variance[0], variance[1]), len(matrix))
+
+
+def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config) -> tuple[tuple[Segment, ...], tuple, tuple]:
+    k = len(profiles)
+    metrics = [SegmentMetrics(p.id, "", segment_metrics(p, k), tuple(t.text for t in p.traits)) for p in profiles]
+    overrides = {int(key): value for key, value in config.segmentation.names.items() if key.isdigit()}
+    fallback = {p.id: [f"{t.direction.capitalize()} {t.feature}" for t in p.traits] for p in profiles}
+    names = name_segments(metrics, overrides, fallback)
+    named = [SegmentMetrics(m.segment_id, names[m.segment_id][0], m.metrics, m.traits) for m in metrics]
+    rulebook = load_rulebook(config.resolve(config.rules.file), config.rules.mode)
+    recommendations, not_applicable = recommend(rulebook, named, config.report.currency)
+    segments = tuple(
+        Segment(id=p.id, name=names[p.id][0], name_reason=names[p.id][1], color=PALETTE[p.id % len(PALETTE)],
+                size=p.size, share=p.share, value_share=p.value_share, silhouette=p.silhouette, stats=p.stats,
+                categories=p.categories, traits=p.traits,
+                recommendations=tuple(r for r in recommendations if r.segment_id == p.id))
+        for p in profiles)
+    ordered = tuple(sorted(recommendations, key=lambda r: (r.priority, r.segment_id, r.rule_id)))
+    return segments, ordered, tuple(not_applicable)
+
+
+def analyse(config: Config, progress: Progress | None = None) -> Analysis:
+    """Run the computing half and return the frozen result (nothing is written)."""
+    stages = _Stages(progress)
+    seg_cfg = config.segmentation
+    with stages.stage("load"):
+        table = read_table(input_path(config), config.data)
+    with stages.stage("clean"):
+        prepared: PreparedData = prepare(table, config)
+    with stages.stage("features"):
+        matrix, preprocessor = transform(prepared.frame, prepared.numeric, prepared.categorical, seg_cfg)
+    pca = preprocessor.named_steps.get("pca")
+    with stages.stage("k search"):
+        selection, models = select_k(matrix, seg_cfg, len(matrix), pca.n_components_ if pca else None,
+                                     float(pca.explained_variance_ratio_.sum()) if pca else None)
+    with stages.stage("fit"):
+        fitted: FittedModel = order_by_size(models[selection.chosen_k], matrix, preprocessor)
+    with stages.stage("profile"):
+        rows = sample_rows(len(matrix), seg_cfg.sample_size, seg_cfg.seed)
+        silhouettes = _segment_silhouettes(matrix, fitted.labels, selection.chosen_k, rows)
+        profiles = profile_segments(prepared.frame, fitted.labels, prepared.numeric, prepared.categorical,
+                                    prepared.roles, silhouettes)
+        segment_map = _segment_map(matrix, fitted.labels, seg_cfg.seed)
+    with stages.stage("name & recommend"):
+        segments, recommendations, not_applicable = _name_and_recommend(profiles, config)
+    report = config.report
+    result = AnalysisResult(
+        format_version=FORMAT_VERSION,
+        report=ReportMeta(report.title, report.company, report.period, report.author, report.accent_color,
+                          report.page_size, report.currency, str(config.resolve(report.logo)) if report.logo else None),
+        run=RunInfo(__version__, table.path.name, table.sha256, "customers", seg_cfg.seed, library_versions(),
+                    effective_config(config)),
+        data=prepared.quality, roles=tuple(prepared.roles.items()), k_selection=selection, segments=segments,
+        recommendations=recommendations,
+        highlights=highlights(segments, prepared.quality, selection, recommendations),
+        segment_map=segment_map, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable)
+    names = [s.name for s in segments]
+    customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name)
+    model = export_model(fitted, prepared.numeric, prepared.categorical, names, seg_cfg.seed)
+    return Analysis(result, customers, model, stages.timings)
+
+
+def build_report(config: Config, progress: Progress | None = None) -> Outcome:
+    """Analyse, render every requested format into a staging folder, then move it into place."""
+    from reportgen.charts import build_charts
+    from reportgen.output import check_target, staging
+    from reportgen.render import RenderContext, renderer
+    from reportgen.render.jsonout import dumps
+
+    out_dir = config.resolve(config.output.dir) if config.output.dir else Path("reportgen-report")
+    check_target(out_dir.resolve())
+    analysis = analyse(config, progress)
+    stages = _Stages(progress)
+    stages.timings.update(analysis.timings)
+    charts, notes = {}, {}
+    if {"html", "pdf"} & set(config.output.formats):
+        with stages.stage("charts"):
+            charts, notes = build_charts(analysis.result)
+    ctx = RenderContext(generated_at=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+                        template_dir=config.resolve(config.output.template_dir), charts=charts, chart_notes=notes)
+    written: list[Path] = []
+    with staging(out_dir) as stage:
+        for fmt in dict.fromkeys(config.output.formats):
+            with stages.stage(fmt):
+                written += renderer(fmt)(analysis.result, analysis.customers, ctx, stage)
+        with stages.stage("write"):
+            (stage / "model.json").write_text(dumps(analysis.model), encoding="utf-8")
+            written.append(stage / "model.json")
+    final = tuple(out_dir.resolve() / p.name for p in written)
+    return Outcome(out_dir.resolve(), final, stages.timings, analysis)

@@ -1,0 +1,114 @@
+"""Profile each segment in business units: grouped statistics of the cleaned original columns.
+
+No inverse-transformed centroids: means and medians come from grouping the cleaned feature frame by
+segment, compared with the whole base (z-scores, lifts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reportgen.result import CategoryShare, FeatureStat, Trait
+
+MAX_TRAITS = 4
+
+
+@dataclass(frozen=True)
+class SegmentProfile:
+    """Everything measured about one segment before it has a name."""
+
+    id: int
+    size: int
+    share: float
+    value_share: float | None
+    silhouette: float
+    stats: tuple[FeatureStat, ...]
+    categories: tuple[CategoryShare, ...]
+    traits: tuple[Trait, ...]
+
+
+def _strength(z: float) -> str:
+    size = abs(z)
+    word = "far" if size >= 1.5 else "well" if size >= 0.8 else "somewhat"
+    return f"{word} {'above' if z > 0 else 'below'} average"
+
+
+def _traits(stats: list[FeatureStat], categories: list[CategoryShare]) -> tuple[Trait, ...]:
+    numeric = sorted((s for s in stats if abs(s.z) >= 0.3), key=lambda s: (-abs(s.z), s.feature))
+    traits = [Trait(s.feature, "numeric", "high" if s.z > 0 else "low", s.z,
+                    f"{s.feature} {_strength(s.z)} ({s.z:+.1f}σ)") for s in numeric[:MAX_TRAITS]]
+    lifted = sorted((c for c in categories if c.lift >= 1.3 and c.share >= 0.1),
+                    key=lambda c: (-c.lift, c.column, c.level))
+    traits += [Trait(f"{c.column}={c.level}", "categorical", "high", c.lift,
+                     f"{c.column} '{c.level}' over-represented ({c.share:.0%} vs {c.base_share:.0%})")
+               for c in lifted[:2]]
+    if not traits and numeric == [] and stats:
+        closest = sorted(stats, key=lambda s: (-abs(s.z), s.feature))[0]
+        traits.append(Trait(closest.feature, "numeric", "high" if closest.z >= 0 else "low", closest.z,
+                            f"close to average on every feature (largest gap: {closest.feature} {closest.z:+.1f}σ)"))
+    return tuple(traits)
+
+
+def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str, ...],
+                     categorical: tuple[str, ...], roles: dict[str, str],
+                     silhouettes: np.ndarray) -> tuple[SegmentProfile, ...]:
+    """Profile every segment; ``silhouettes`` holds the mean silhouette per segment (NaN if unknown)."""
+    role_of = {column: role for role, column in roles.items()}
+    k = int(labels.max()) + 1 if len(labels) else 0
+    sizes = np.bincount(labels, minlength=k)
+    num = frame[list(numeric)]
+    means = num.groupby(labels).mean()
+    medians = num.groupby(labels).median()
+    base_mean, base_std = num.mean(), num.std(ddof=0)
+    monetary = roles.get("monetary")
+    value = None
+    if monetary is not None:
+        totals = frame[monetary].groupby(labels).sum()
+        grand = float(frame[monetary].sum())
+        value = (totals / grand) if grand > 0 else None
+    shares_by_column = {}
+    for column in categorical:
+        table = pd.crosstab(labels, frame[column], normalize="index")
+        shares_by_column[column] = (table, frame[column].value_counts(normalize=True))
+    profiles = []
+    for seg in range(k):
+        stats = []
+        for column in numeric:
+            std = float(base_std[column])
+            mean = float(means.loc[seg, column])
+            z = (mean - float(base_mean[column])) / std if std > 0 else 0.0
+            stats.append(FeatureStat(column, role_of.get(column), mean, float(medians.loc[seg, column]),
+                                     float(base_mean[column]), std, z))
+        categories = []
+        for column, (table, base) in shares_by_column.items():
+            for level in sorted(base.index, key=str):
+                share = float(table.loc[seg, level]) if level in table.columns else 0.0
+                base_share = float(base[level])
+                categories.append(CategoryShare(column, str(level), share, base_share,
+                                                share / base_share if base_share > 0 else 0.0))
+        profiles.append(SegmentProfile(
+            id=seg, size=int(sizes[seg]), share=float(sizes[seg] / len(labels)),
+            value_share=float(value.loc[seg]) if value is not None and seg in value.index else None,
+            silhouette=float(silhouettes[seg]), stats=tuple(stats), categories=tuple(categories),
+            traits=_traits(stats, categories)))
+    return tuple(profiles)
+
+
+def segment_metrics(profile: SegmentProfile, k: int) -> dict[str, float]:
+    """The metric vocabulary rules and names speak: size, share, and per-role z/mean/median/ratio."""
+    metrics: dict[str, float] = {"size": float(profile.size), "share": profile.share, "k": float(k),
+                                 "silhouette": profile.silhouette}
+    if profile.value_share is not None:
+        metrics["value_share"] = profile.value_share
+    for stat in profile.stats:
+        if stat.role is None:
+            continue
+        metrics[f"z_{stat.role}"] = stat.z
+        metrics[f"mean_{stat.role}"] = stat.mean
+        metrics[f"median_{stat.role}"] = stat.median
+        metrics[f"base_mean_{stat.role}"] = stat.base_mean
+        metrics[f"ratio_{stat.role}"] = stat.mean / stat.base_mean if stat.base_mean else float("nan")
+    return metrics

@@ -1,0 +1,45 @@
+"""Renderers: each output format is a function of the one :class:`~reportgen.result.AnalysisResult`.
+
+Formats are registered in :data:`RENDERERS`; the orchestrator looks them up by name, never by if/else.
+A renderer writes its files into the (temporary) output folder it is given and returns their paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reportgen.result import AnalysisResult, CustomerTable
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What presentation needs beyond the result: display-only facts and the rendered charts."""
+
+    generated_at: str  # shown on the cover; never written to JSON/CSV
+    template_dir: Path | None = None  # user templates that override the built-in ones
+    charts: dict[str, str] = field(default_factory=dict)  # chart name -> static SVG markup
+    chart_notes: dict[str, str] = field(default_factory=dict)  # chart name -> note shown under it
+
+
+Renderer = Callable[[AnalysisResult, CustomerTable, RenderContext, Path], list[Path]]
+
+RENDERERS: dict[str, Renderer] = {}
+
+
+def register(name: str) -> Callable[[Renderer], Renderer]:
+    """Register a renderer under a format name (``@register("html")``)."""
+
+    def decorator(func: Renderer) -> Renderer:
+        RENDERERS[name] = func
+        return func
+
+    return decorator
+
+
+def renderer(name: str) -> Renderer:
+    """The renderer for a format; importing the format modules registers them."""
+    from reportgen.render import csvout, html, jsonout, pdf  # noqa: F401  (registration side effect)
+
+    return RENDERERS[name]

@@ -1,0 +1,49 @@
+"""Per-customer CSV files, written by one writer that neutralises spreadsheet formula injection."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from reportgen.render import RenderContext, register
+from reportgen.result import AnalysisResult, CustomerTable
+
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """Text for one CSV cell: numbers as written; text that a spreadsheet would run as a formula gets a
+    leading apostrophe (OWASP CSV-injection guidance). Negative numbers stay numbers."""
+    if isinstance(value, (float, np.floating)):
+        return "" if not np.isfinite(value) else f"{value:.6f}".rstrip("0").rstrip(".")
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    text = "" if value is None else str(value)
+    if text.startswith(_TRIGGERS):
+        try:
+            float(text)
+            return text
+        except ValueError:
+            return "'" + text
+    return text
+
+
+def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+    """Write a CSV with ``\\n`` line endings and UTF-8, every cell through :func:`safe_cell`."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow([safe_cell(h) for h in header])
+        writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return path
+
+
+@register("csv")
+def render_csv(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext, out_dir: Path) -> list[Path]:
+    """Write ``segments.csv``: customer id, segment id, segment name, distance to the centroid."""
+    names = np.asarray(customers.segment_names, dtype=object)[customers.segment]
+    rows = zip(customers.ids, customers.segment, names, customers.distance, strict=True)
+    header = [customers.id_name, "segment_id", "segment_name", "distance_to_centroid"]
+    return [write_rows(out_dir / "segments.csv", header, rows)]

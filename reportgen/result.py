@@ -1,0 +1,279 @@
+"""The frozen result of an analysis: the one structure every renderer reads.
+
+Nothing in here holds a DataFrame, a chart or HTML; everything is plain numbers, strings and tuples, so the
+JSON output is simply this structure serialised (:func:`to_dict`). Per-customer rows travel beside it in
+:class:`CustomerTable`, because they grow with the input while the result must not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ReportMeta:
+    """What the cover and running header show."""
+
+    title: str
+    company: str
+    period: str
+    author: str
+    accent_color: str
+    page_size: str
+    currency: str
+    logo: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Provenance: enough to reproduce the run."""
+
+    tool_version: str
+    input_name: str
+    input_sha256: str
+    input_kind: str
+    seed: int
+    library_versions: tuple[tuple[str, str], ...]
+    config: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One input column and what the analysis made of it."""
+
+    name: str
+    kind: str  # id | numeric | categorical | date | ignored
+    dtype: str
+    missing: int
+    unique: int
+    role: str | None = None
+    reason: str | None = None  # why it was ignored
+
+
+@dataclass(frozen=True)
+class Count:
+    """A labelled count (rows excluded for a reason, values changed by a cleaning step...)."""
+
+    label: str
+    count: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class CleaningAction:
+    """One change cleaning made to the data."""
+
+    column: str
+    action: str
+    count: int
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """Rows read → excluded (by reason) → segmented, and what was done to the columns."""
+
+    rows_read: int
+    exclusions: tuple[Count, ...]
+    rows_segmented: int
+    id_column: str | None
+    columns: tuple[ColumnInfo, ...]
+    numeric_features: tuple[str, ...]
+    categorical_features: tuple[str, ...]
+    derived: tuple[tuple[str, str], ...]  # (name, expression)
+    actions: tuple[CleaningAction, ...]
+
+
+@dataclass(frozen=True)
+class KCandidate:
+    """Quality criteria of one K in the search."""
+
+    k: int
+    inertia: float
+    silhouette: float
+    calinski_harabasz: float
+    davies_bouldin: float
+    min_share: float
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class KSelection:
+    """How K was chosen and why."""
+
+    mode: str  # auto | fixed
+    chosen_k: int
+    knee_k: int | None
+    votes: tuple[tuple[str, int], ...]  # (criterion, preferred k)
+    reason: str
+    candidates: tuple[KCandidate, ...]
+    sample_size: int
+    scaling: str
+    pca_components: int | None
+    pca_variance: float | None
+
+
+@dataclass(frozen=True)
+class FeatureStat:
+    """A numeric feature within one segment, in business units, against the whole base."""
+
+    feature: str
+    role: str | None
+    mean: float
+    median: float
+    base_mean: float
+    base_std: float
+    z: float
+
+
+@dataclass(frozen=True)
+class CategoryShare:
+    """One level of a categorical feature within a segment."""
+
+    column: str
+    level: str
+    share: float
+    base_share: float
+    lift: float
+
+
+@dataclass(frozen=True)
+class Trait:
+    """A distinguishing trait of a segment, with the sentence that states it."""
+
+    feature: str
+    kind: str  # numeric | categorical
+    direction: str  # high | low
+    score: float  # z for numeric, lift for categorical
+    text: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A metric a rule looked at, and its value for the segment."""
+
+    metric: str
+    value: float | str
+    text: str
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A fired rule: the action for one segment with the evidence behind it."""
+
+    rule_id: str
+    segment_id: int
+    segment_name: str
+    title: str
+    action: str
+    rationale: str
+    priority: int  # 1 = highest
+    audience: int
+    evidence: tuple[Evidence, ...]
+    fallback: bool = False
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment: size, profile, name with its justification, recommendations."""
+
+    id: int
+    name: str
+    name_reason: str
+    color: str
+    size: int
+    share: float
+    value_share: float | None
+    silhouette: float
+    stats: tuple[FeatureStat, ...]
+    categories: tuple[CategoryShare, ...]
+    traits: tuple[Trait, ...]
+    recommendations: tuple[Recommendation, ...]
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    """A sampled customer on the 2-D PCA map."""
+
+    x: float
+    y: float
+    segment: int
+
+
+@dataclass(frozen=True)
+class SegmentMap:
+    """A 2-D PCA projection of a sample of customers."""
+
+    points: tuple[MapPoint, ...]
+    explained_variance: tuple[float, float]
+    total_customers: int
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything the reports say, computed once."""
+
+    format_version: int
+    report: ReportMeta
+    run: RunInfo
+    data: DataQuality
+    roles: tuple[tuple[str, str], ...]  # (role, column)
+    k_selection: KSelection
+    segments: tuple[Segment, ...]
+    recommendations: tuple[Recommendation, ...]
+    highlights: tuple[str, ...]
+    segment_map: SegmentMap
+    value_column: str | None
+    rules_not_applicable: tuple[tuple[str, str], ...] = ()  # (rule id, reason)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def role_map(self) -> dict[str, str]:
+        """Roles as a dict ``role -> column``."""
+        return dict(self.roles)
+
+    @property
+    def customers(self) -> int:
+        """Customers segmented."""
+        return self.data.rows_segmented
+
+
+@dataclass(frozen=True)
+class CustomerTable:
+    """Per-customer output rows (one entry per segmented customer, in a deterministic order).
+
+    ``columns`` holds extra per-customer columns (name → array) that some inputs add, such as the aggregated
+    features of a transaction log.
+    """
+
+    ids: np.ndarray
+    segment: np.ndarray
+    distance: np.ndarray
+    segment_names: tuple[str, ...]
+    id_name: str = "customer_id"
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _plain(value: Any) -> Any:
+    """Make a value JSON-safe: NaN/inf become None, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return None if not math.isfinite(value) else round(value, 10)
+    return value
+
+
+def to_dict(result: AnalysisResult) -> dict[str, Any]:
+    """Serialise the result to plain JSON-ready data (deterministic: no timestamps, no timings)."""
+    return _plain(dataclasses.asdict(result))

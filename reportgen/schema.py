@@ -1,0 +1,149 @@
+"""Infer what each column is: the id, numeric features, categoricals, dates, and what to ignore (and why).
+
+Zero-config must work on any customer table, so every decision here is made from names and values alone and
+every ignored column comes back with its reason. The config can pin any of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reportgen.config import FeaturesConfig
+from reportgen.errors import ConfigError
+
+_ID_NAME = re.compile(r"(^|[^a-z])(id|key|no|number|code)$|^(customer|client|user|member|account)[ _]?(id|no|number|key|code)?$")
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y",
+                 "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d")
+_NUMERIC_TEXT = re.compile(r"^\s*[-+]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*%?\s*$")
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What each column of the input is for."""
+
+    id_column: str | None
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    dates: tuple[tuple[str, str], ...]  # (column, strftime format)
+    ignored: tuple[tuple[str, str], ...]  # (column, reason)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", str(name).lower()).strip().replace(" ", "_")
+
+
+def date_format(values: pd.Series, preferred: str | None = None) -> str | None:
+    """The strftime format that parses (nearly) all of ``values``, or None when it is not a date column."""
+    sample = values.dropna().astype(str).str.strip()
+    sample = sample[sample != ""].head(500)
+    if sample.empty or not sample.str.contains(r"\d", regex=True).all():
+        return None
+    for fmt in ((preferred,) if preferred else _DATE_FORMATS):
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().mean() >= 0.95:
+            return fmt
+    return None
+
+
+def numeric_text(values: pd.Series) -> pd.Series | None:
+    """Text such as ``1,234``, ``$5`` or ``12%`` as numbers, or None when the column is not numeric text."""
+    text = values.dropna().astype(str)
+    if text.empty or text.str.match(_NUMERIC_TEXT).mean() < 0.98:
+        return None
+    cleaned = values.astype("string").str.replace(r"[\s$€£¥,%]", "", regex=True)
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
+def _is_id_like(series: pd.Series, name: str) -> bool:
+    non_null = series.dropna()
+    if len(non_null) < len(series) or non_null.nunique() < len(series):
+        return False
+    if _ID_NAME.search(_norm(name)):
+        return True
+    if pd.api.types.is_integer_dtype(series):
+        ordered = np.sort(non_null.to_numpy())
+        return bool(len(ordered) > 1 and (np.diff(ordered) == 1).all())
+    return False
+
+
+def _classify(series: pd.Series, name: str, features: FeaturesConfig) -> tuple[str, str]:
+    """Return (kind, reason) for one column: kind is numeric | categorical | date | ignored."""
+    n = len(series)
+    non_null = series.dropna()
+    if non_null.empty:
+        return "ignored", "all values missing"
+    uniques = non_null.nunique()
+    if uniques == 1:
+        value = non_null.iloc[0]
+        return "ignored", f"constant (always {value.item() if hasattr(value, 'item') else value!r})"
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        if _is_id_like(series, name):
+            return "ignored", "ID-like (unique per row)"
+        return "numeric", ""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "date", ""
+    if uniques <= features.max_categories:
+        return "categorical", ""
+    if uniques >= 0.9 * n:
+        return "ignored", f"near-unique text ({uniques:,} distinct values in {n:,} rows)"
+    return "ignored", f"too many categories ({uniques:,} > max_categories {features.max_categories})"
+
+
+def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str | None = None,
+                 date_formats: dict[str, str] | None = None, required: set[str] | None = None,
+                 virtual: set[str] | None = None) -> Schema:
+    """Decide the role of every column; explicit config choices win over inference.
+
+    ``frame`` is modified in place where text columns turn out to hold numbers (``1,234``, ``$5``, ``12%``).
+    ``required`` lists columns derived features or roles need, so they are kept even when they'd be ignored;
+    ``virtual`` names features that do not exist yet (derived, ``<date>_days``) but may be listed.
+    """
+    date_formats = date_formats or {}
+    known = set(frame.columns) | (virtual or set()) | {f"{c}_days" for c in frame.columns}
+    missing = [c for c in [id_column, *(features.numeric or []), *(features.categorical or []), *date_formats]
+               if c is not None and c not in known]
+    if missing:
+        raise ConfigError([f"column {c!r} named in the config is not in the data" for c in missing])
+    if id_column is None:
+        id_column = next((c for c in frame.columns if _is_id_like(frame[c], c)
+                          and bool(_ID_NAME.search(_norm(c)))), None)
+    numeric, categorical, dates, ignored = [], [], [], []
+    for column in frame.columns:
+        if column == id_column:
+            continue
+        if column in features.exclude:
+            ignored.append((column, "excluded in config"))
+            continue
+        series = frame[column]
+        if not pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_datetime64_any_dtype(series):
+            fmt = date_format(series, date_formats.get(column))
+            if fmt is not None:
+                dates.append((column, fmt))
+                continue
+            converted = numeric_text(series)
+            if converted is not None:
+                frame[column] = converted
+                series = converted
+        kind, reason = _classify(series, column, features)
+        if column in (features.numeric or []) or (kind == "ignored" and column in (required or set())
+                                                   and pd.api.types.is_numeric_dtype(series)):
+            kind = "numeric"
+        elif column in (features.categorical or []):
+            kind = "categorical"
+        elif features.numeric is not None and kind == "numeric":
+            kind, reason = "ignored", "not listed in features.numeric"
+        elif features.categorical is not None and kind == "categorical":
+            kind, reason = "ignored", "not listed in features.categorical"
+        if kind == "date":
+            dates.append((column, ""))
+        elif kind == "numeric":
+            numeric.append(column)
+        elif kind == "categorical":
+            categorical.append(column)
+        else:
+            ignored.append((column, reason))
+    return Schema(id_column, tuple(numeric), tuple(categorical), tuple(dates), tuple(ignored))

@@ -1,0 +1,99 @@
+"""The model: scale numerics, one-hot categoricals, optional PCA, then K-Means.
+
+Settings come from the config into the constructors and ``random_state`` is passed through; nothing uses
+global random state. Labels are renumbered by segment size so the same data gives the same segment ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.compose import ColumnTransformer
+from sklearn.decomposition import PCA
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler
+
+from reportgen.config import SegmentationConfig
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A fitted preprocessor and K-Means with segment ids ordered by size (0 = largest)."""
+
+    preprocessor: Pipeline
+    centroids: np.ndarray  # in model space, row i = segment i
+    labels: np.ndarray
+    distances: np.ndarray
+    inertia: float
+
+
+def build_preprocessor(numeric: tuple[str, ...], categorical: tuple[str, ...], cfg: SegmentationConfig) -> Pipeline:
+    """Scaling + one-hot encoding (+ PCA when configured), unfitted."""
+    scaler = StandardScaler() if cfg.scaling == "standard" else RobustScaler()
+    parts = []
+    if numeric:
+        parts.append(("num", scaler, list(numeric)))
+    if categorical:
+        parts.append(("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), list(categorical)))
+    steps: list[tuple[str, object]] = [("columns", ColumnTransformer(parts, remainder="drop"))]
+    if cfg.pca != "off":
+        solver = "full" if isinstance(cfg.pca, float) else "auto"
+        steps.append(("pca", PCA(n_components=cfg.pca, svd_solver=solver, random_state=cfg.seed)))
+    return Pipeline(steps)
+
+
+def transform(frame: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[str, ...],
+              cfg: SegmentationConfig) -> tuple[np.ndarray, Pipeline]:
+    """Fit the preprocessor and return the model-space matrix with it."""
+    if isinstance(cfg.pca, int) and cfg.pca != "off":
+        width = len(numeric) + sum(frame[c].nunique() for c in categorical)
+        cfg = cfg.model_copy(update={"pca": min(cfg.pca, width, len(frame))})
+    preprocessor = build_preprocessor(numeric, categorical, cfg)
+    matrix = np.ascontiguousarray(preprocessor.fit_transform(frame), dtype=np.float64)
+    return matrix, preprocessor
+
+
+def kmeans(k: int, cfg: SegmentationConfig, init: np.ndarray | None = None) -> KMeans:
+    """A K-Means estimator configured from the segmentation settings."""
+    if init is not None:
+        return KMeans(n_clusters=k, init=init, n_init=1, random_state=cfg.seed)
+    return KMeans(n_clusters=k, init="k-means++", n_init=cfg.n_init, random_state=cfg.seed)
+
+
+def order_by_size(model: KMeans, matrix: np.ndarray, preprocessor: Pipeline) -> FittedModel:
+    """Renumber segments by size (largest first; ties by centroid coordinates) and measure distances."""
+    labels = model.predict(matrix) if not hasattr(model, "labels_") or len(model.labels_) != len(matrix) \
+        else model.labels_
+    sizes = np.bincount(labels, minlength=model.n_clusters)
+    centers = model.cluster_centers_
+    order = sorted(range(model.n_clusters), key=lambda i: (-sizes[i], *np.round(centers[i], 9)))
+    rank = np.empty(model.n_clusters, dtype=np.int64)
+    rank[order] = np.arange(model.n_clusters)
+    new_labels = rank[labels]
+    centroids = centers[order]
+    distances = np.sqrt(((matrix - centroids[new_labels]) ** 2).sum(axis=1))
+    return FittedModel(preprocessor, centroids, new_labels, distances, float((distances**2).sum()))
+
+
+def export_model(fitted: FittedModel, numeric: tuple[str, ...], categorical: tuple[str, ...],
+                 names: list[str], seed: int) -> dict:
+    """The model as plain JSON data (never a pickle): enough to assign new customers later."""
+    columns = fitted.preprocessor.named_steps["columns"]
+    model: dict = {"kind": "reportgen-kmeans", "numeric": list(numeric), "categorical": list(categorical),
+                   "seed": seed}
+    if numeric:
+        scaler = columns.named_transformers_["num"]
+        center = scaler.mean_ if isinstance(scaler, StandardScaler) else scaler.center_
+        model["scaler"] = {"type": type(scaler).__name__, "center": center.tolist(), "scale": scaler.scale_.tolist()}
+    if categorical:
+        encoder = columns.named_transformers_["cat"]
+        model["categories"] = [[str(level) for level in levels] for levels in encoder.categories_]
+    if "pca" in fitted.preprocessor.named_steps:
+        pca = fitted.preprocessor.named_steps["pca"]
+        model["pca"] = {"mean": pca.mean_.tolist(), "components": pca.components_.tolist()}
+    model["centroids"] = fitted.centroids.tolist()
+    model["segment_names"] = names
+    return model
