@@ -43,7 +43,7 @@ def dedupe_ids(frame: pd.DataFrame, id_column: str, policy: str, log: CleaningLo
     if duplicated.any() and policy == "error":
         first = frame.loc[duplicated, id_column].iloc[0]
         raise DataError(f"{source}: column {id_column!r} has {int(duplicated.sum()):,} repeated customer ids "
-                        f"(first: {first!r}); set data.duplicate_ids = 'keep-first' to keep the first row of each")
+                        f"(first: {first}); set data.duplicate_ids = 'keep-first' to keep the first row of each")
     return log.exclude(frame, duplicated, "duplicate customer id", f"kept the first row of each id in {id_column!r}")
 
 

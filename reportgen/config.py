@@ -28,8 +28,6 @@ class _Section(BaseModel):
 
 class DataConfig(_Section):
     path: str | None = Field(None, description="Input file: CSV/TSV (optionally .gz), Parquet or Excel .xlsx.")
-    input: Literal["customers", "transactions", "auto"] = Field(
-        "auto", description="What the file holds: one row per customer, or a transaction log; auto detects.")
     id_column: str | None = Field(None, description="Customer id column; inferred when unset.")
     sep: str | None = Field(None, description="Field separator of a text file; sniffed when unset.")
     encoding: str | None = Field(None, description="Text encoding; detected when unset (UTF-8, UTF-16, cp1252).")

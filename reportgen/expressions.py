@@ -120,10 +120,10 @@ class Expression:
 
 
 def _as_float(value: Any) -> Any:
-    """Integers become floats so that ``x ** -1`` works and big integer powers cannot run unbounded."""
+    """Numbers become numpy floats: ``x ** -1`` works, big powers cannot run unbounded, none turns complex."""
     if isinstance(value, (bool, np.bool_, str)):
         return value
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, (int, float, np.integer)):
         return np.float64(value)
     if isinstance(value, pd.Series) and value.dtype.kind in "iu":
         return pd.Series(value.to_numpy(dtype=float, na_value=np.nan), index=value.index, name=value.name)

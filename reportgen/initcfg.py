@@ -93,3 +93,23 @@ def write_initial_config(input_file: Path, output: Path, force: bool = False) ->
     except OSError as exc:
         raise ConfigError(f"cannot write {output}: {exc.strerror}") from None
     return output
+
+
+def config_reference() -> str:
+    """The config reference as a Markdown table (key, default, help), generated from the declaration."""
+    rows = ["| key | default | meaning |", "| --- | --- | --- |"]
+
+    def walk(prefix: str, model: type[BaseModel]) -> None:
+        for key, info in model.model_fields.items():
+            annotation = info.annotation
+            if key == "base_dir":
+                continue
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(f"{prefix}{key}.", annotation)
+                continue
+            default = info.get_default(call_default_factory=True)
+            shown = "—" if default is None or default == {} else f"`{toml_value(default)}`"
+            rows.append(f"| `{prefix}{key}` | {shown} | {info.description} |")
+
+    walk("", Config)
+    return "\n".join(rows)

@@ -157,11 +157,11 @@ def _environment(currency: str) -> SandboxedEnvironment:
 
 def _check_action(text: str, env: SandboxedEnvironment) -> tuple[frozenset[str], list[str]]:
     """Metrics an action template reads, and its problems: syntax, unknown names, unsafe access, trial render."""
-    try:
+    try:  # finding the variables compiles the template, which is where unknown filters surface
         tree = env.parse(text)
+        variables = meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES)
     except TemplateSyntaxError as exc:
         return frozenset(), [f"'action' has a template syntax error on line {exc.lineno}: {exc.message} in {text!r}"]
-    variables = meta.find_undeclared_variables(tree) - set(TEMPLATE_VARIABLES)
     if unknown := metric_names_valid(variables):
         return frozenset(), [f"'action' uses unknown variable(s) {_hinted(unknown)} in {text!r}"]
     private = {n.attr for n in tree.find_all(nodes.Getattr) if n.attr.startswith("_")}
@@ -319,8 +319,9 @@ def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
 
     Returns
     -------
-    The recommendations (by segment id, then priority, then rule id) and the rules that could not apply to
-    this data as ``(rule id, reason)``, once per rule.
+    tuple[list[Recommendation], list[tuple[str, str]]]
+        The recommendations (by segment id, then priority, then rule id), and the rules that could not apply
+        to this data as ``(rule id, reason)``, once per rule.
     """
     env, templates = _environment(currency), {}
     not_applicable: dict[str, str] = {}

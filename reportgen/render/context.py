@@ -1,0 +1,120 @@
+"""What the HTML and PDF templates receive: one context built from the result, and the page rendered from it.
+
+Both media render the same ``report.html``; they differ by stylesheet and by the ``medium`` flag. Only chart SVGs
+(drawn by :mod:`reportgen.charts`) and the rendered stylesheets are marked safe; every string from the data is
+escaped by the templates.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import re
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from reportgen.render import RenderContext
+from reportgen.render.templating import render_template
+from reportgen.result import AnalysisResult, Segment
+
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+DEFAULT_ACCENT = "#1f5f8b"
+FALLBACK_COLOR = "#8c96a0"
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
+              ".gif": "image/gif", ".webp": "image/webp"}
+STYLESHEETS = {"html": ("report.css", "screen.css"), "pdf": ("report.css", "print.css")}
+
+
+def safe_color(value: str | None, default: str = FALLBACK_COLOR) -> str:
+    """A hex colour, or ``default``: colours land in CSS, where anything else could smuggle in a URL."""
+    return value if value and _HEX.fullmatch(value) else default
+
+
+def logo_data_uri(path: str | None) -> str | None:
+    """The logo file as a ``data:`` URI so the outputs stay self-contained; None when unset or unreadable."""
+    if not path:
+        return None
+    file = Path(path).expanduser()
+    mime = LOGO_TYPES.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0]
+    if not mime or not mime.startswith("image/") or not file.is_file():
+        return None
+    return f"data:{mime};base64,{base64.b64encode(file.read_bytes()).decode('ascii')}"
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def config_sections(config: dict[str, Any], prefix: str = "") -> list[tuple[str, list[tuple[str, str]]]]:
+    """The effective config as TOML-like ``[section]`` blocks of ``key = value`` lines; non-empty tables nest."""
+    lines = [(key, _toml_value(value)) for key, value in config.items() if not (isinstance(value, dict) and value)]
+    sections = [(prefix, lines)] if lines else []
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            sections += config_sections(value, f"{prefix}.{key}" if prefix else key)
+    return sections
+
+
+def _segment_view(segment: Segment) -> dict[str, Any]:
+    recommendations = sorted(segment.recommendations, key=lambda r: r.priority)
+    return {
+        "s": segment,
+        "anchor": f"segment-{segment.id}",
+        "color": safe_color(segment.color),
+        "stats": sorted(segment.stats, key=lambda st: -abs(st.z)),
+        "top_traits": segment.traits[:2],
+        "top_recommendation": recommendations[0] if recommendations else None,
+        "recommendations": recommendations,
+        "lifts": sorted((c for c in segment.categories if c.lift > 1), key=lambda c: -c.lift)[:5],
+    }
+
+
+def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> dict[str, Any]:
+    """The template context for one medium (``"html"`` or ``"pdf"``)."""
+    segments = [_segment_view(s) for s in result.segments]
+    data = result.data
+    return {
+        "result": result, "report": result.report, "run": result.run, "data": data, "k": result.k_selection,
+        "medium": medium,
+        "generated_at": ctx.generated_at,
+        "currency": result.report.currency,
+        "accent": safe_color(result.report.accent_color, DEFAULT_ACCENT),
+        "page_size": "Letter" if result.report.page_size.lower() == "letter" else "A4",
+        "logo": logo_data_uri(result.report.logo),
+        "charts": {name: Markup(svg) for name, svg in ctx.charts.items()},
+        "notes": dict(ctx.chart_notes),
+        "segments": segments,
+        "colors": {s.id: safe_color(s.color) for s in result.segments},
+        "excluded": sum(c.count for c in data.exclusions),
+        "ignored_columns": [c for c in data.columns if c.kind == "ignored" or (c.reason and c.kind != "numeric")],
+        "config": config_sections(result.run.config),
+        "toc": _toc(result, segments),
+    }
+
+
+def _toc(result: AnalysisResult, segments: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    entries = [("summary", "Executive summary", 1), ("overview", "Segment overview", 1)]
+    entries += [(view["anchor"], view["s"].name, 2) for view in segments]
+    entries += [("recommendations", "All recommendations", 1), ("appendix", "Appendix: method and data quality", 1)]
+    return entries
+
+
+def render_page(result: AnalysisResult, ctx: RenderContext, medium: str) -> str:
+    """The complete report page for a medium, with its stylesheets rendered and inlined."""
+    context = build_context(result, ctx, medium)
+    css = "\n".join(render_template(name, context, ctx.template_dir) for name in STYLESHEETS[medium])
+    # A stylesheet must not be able to close the <style> element it is inlined into.
+    context["css"] = Markup(css.replace("</", "<\\/"))
+    return render_template("report.html", context, ctx.template_dir)
