@@ -144,22 +144,21 @@ def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.D
     # low_memory=False (C engine only): one dtype per column for the whole file, no DtypeWarning from chunked guesses.
     kw: dict[str, Any] = {"sep": sep, "encoding": encoding, "compression": "gzip" if gz else None,
                           "engine": "c" if len(sep) == 1 else "python", "low_memory": len(sep) != 1}
-    fallback = data.encoding is None and encoding == "utf-8"
-    probe = _csv(path, gz, fallback, notes, kw, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
+    probe = _csv(path, gz, notes, kw, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
     names = _clean_names(path, probe.iloc[0].tolist(), notes)
     padded = [names[i] for i in _zero_padded(probe)]
     notes.extend(["zero-padded ids kept as text: " + ", ".join(padded)] if padded else [])
-    return _csv(path, gz, fallback, notes, kw, header=0, names=names, index_col=False, decimal=decimal,
+    return _csv(path, gz, notes, kw, header=0, names=names, index_col=False, decimal=decimal,
                 na_values=EXTRA_NA, dtype=dict.fromkeys(padded, str))
 
 
-def _csv(path: Path, gz: bool, fallback: bool, notes: list[str], kw: dict[str, Any], **more: Any) -> pd.DataFrame:
+def _csv(path: Path, gz: bool, notes: list[str], kw: dict[str, Any], **more: Any) -> pd.DataFrame:
     """read_csv; when UTF-8 was only a guess from the sample and fails further on, switch to cp1252 for good."""
     with _reading(path, gz):
         try:
             return pd.read_csv(path, **kw, **more)
         except UnicodeDecodeError:
-            if not fallback or kw["encoding"] != "utf-8":
+            if "encoding: utf-8" not in notes:  # configured, from a BOM, or already cp1252: nothing to fall back to
                 raise
         kw["encoding"] = "cp1252"
         notes[:] = [note for note in notes if not note.startswith("encoding:")] + ["encoding: cp1252"]
@@ -202,8 +201,7 @@ def _separator(path: Path, body: str, complete: bool, configured: str | None, no
 
 def _zero_padded(probe: pd.DataFrame) -> list[int]:
     """Positions of columns whose sampled cells (below the header row) are all digits, some zero-padded (``0001``)."""
-    cells = probe.iloc[1:].where(~probe.iloc[1:].isin(_NA_TOKENS))
-    columns = [cells.iloc[:, i].dropna() for i in range(cells.shape[1])]
+    columns = [col.dropna() for _, col in probe.iloc[1:].where(~probe.iloc[1:].isin(_NA_TOKENS)).items()]
     return [i for i, col in enumerate(columns)
             if len(col) and col.str.fullmatch(r"\d+").all() and col.str.match(r"0\d").any()]
 
