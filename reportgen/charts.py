@@ -46,6 +46,10 @@ CONFIG: dict[str, Any] = {
     "title": {"fontSize": _fs(12)},
 }
 _FONT_SIZE = re.compile(r'font-size="([0-9.]+)px"')
+# Vega writes an empty background and a hidden foreground path per group plus ARIA attributes on every mark;
+# dropping them halves the markup the HTML file carries and WeasyPrint parses.
+_EMPTY_PATH = re.compile(r'<path [^>]*(?:d="M0,0h0v0h0Z"|display="none")[^>]*/>')
+_NOISE_ATTR = re.compile(r' (?:aria-[a-z]+|role|class|pointer-events)="[^"]*"')
 
 
 def _data(rows: list[dict[str, Any]]) -> alt.Data:
@@ -190,6 +194,7 @@ def to_svg(name: str, chart: alt.TopLevelMixin) -> str:
     except Exception as exc:  # vl-convert raises plain ValueError/RuntimeError with multi-line JS traces
         first = " ".join(str(exc).split("\n    at ")[0].split()) or type(exc).__name__
         raise RenderError(f"chart '{name}' could not be drawn: {first}") from None
+    svg = _NOISE_ATTR.sub("", _EMPTY_PATH.sub("", svg))
     svg = _FONT_SIZE.sub(lambda m: f'font-size="{float(m.group(1)) / MEASURE_SCALE:.3g}px"', svg)
     svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
     return _scope_ids(svg, f"chart-{name}")

@@ -290,5 +290,14 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 
 
 def effective_config(config: Config) -> dict[str, Any]:
-    """The configuration as plain data, for the report appendix and summary.json."""
-    return config.model_dump(mode="json", exclude={"base_dir"})
+    """The configuration as plain data, for the report appendix and summary.json.
+
+    Folders are left out (the output folder, the folders around input files) so the same run gives the same
+    summary wherever it is written, and no local paths travel with a report.
+    """
+    plain = config.model_dump(mode="json", exclude={"base_dir"})
+    plain["output"].pop("dir", None)
+    for section, key in (("data", "path"), ("output", "template_dir"), ("rules", "file"), ("report", "logo")):
+        if plain[section].get(key):
+            plain[section][key] = Path(plain[section][key]).name
+    return plain

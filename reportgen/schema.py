@@ -86,10 +86,10 @@ def _classify(series: pd.Series, name: str, features: FeaturesConfig) -> tuple[s
         return "numeric", ""
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date", ""
+    if uniques == n or (uniques > features.max_categories and uniques >= 0.9 * n):
+        return "ignored", f"near-unique text ({uniques:,} distinct values in {n:,} rows)"
     if uniques <= features.max_categories:
         return "categorical", ""
-    if uniques >= 0.9 * n:
-        return "ignored", f"near-unique text ({uniques:,} distinct values in {n:,} rows)"
     return "ignored", f"too many categories ({uniques:,} > max_categories {features.max_categories})"
 
 

@@ -149,6 +149,11 @@ def test_configured_encoding(tmp_path: Path):
     assert "unknown encoding: klingon" in error_of(path, encoding="klingon")
 
 
+def test_undecodable_bytes_ask_for_an_encoding(tmp_path: Path):
+    message = error_of(write(tmp_path, "odd.csv", b"name,n\nA\x81B,1\n"))
+    assert message.endswith(": cannot be decoded as utf-8 or cp1252; set data.encoding")
+
+
 def test_bom_is_stripped_from_the_first_name_even_when_encoding_is_configured(tmp_path: Path):
     table = read(write(tmp_path, "bom.csv", NAMES_TEXT.encode("utf-8-sig")), encoding="utf-8")
     assert list(table.frame.columns) == ["name", "city"]
@@ -161,6 +166,11 @@ def test_column_names_are_stripped_and_blank_ones_named(tmp_path: Path):
     table = read(write(tmp_path, "data.csv", " id ,, Annual Income (k$) ,  \n1,x,15,y\n"))
     assert list(table.frame.columns) == ["id", "column_2", "Annual Income (k$)", "column_4"]
     assert "blank column name at position 2 named 'column_2'" in table.notes
+
+
+def test_na_tokens_in_the_header_are_names(tmp_path: Path):
+    table = read(write(tmp_path, "data.csv", "NA,None,?\n1,2,3\n"))
+    assert table.frame.to_dict("list") == {"NA": [1], "None": [2], "?": [3]}
 
 
 @pytest.mark.parametrize("header", ["id,name,id", "id,name, id "], ids=["exact", "after-stripping"])
@@ -321,6 +331,11 @@ def test_excel_drops_empty_unnamed_columns_and_names_blank_ones(tmp_path: Path):
     assert list(table.frame.columns) == ["id", "column_3", "spend"]
     assert table.frame["column_3"].tolist() == ["x", "y"]
     assert "dropped empty unnamed column 2" in table.notes
+
+
+def test_excel_non_text_headers_become_strings(tmp_path: Path):
+    table = read(workbook(tmp_path / "book.xlsx", {"S": [[2024, " spend "], [1, 2.5]]}))
+    assert table.frame.to_dict("list") == {"2024": [1], "spend": [2.5]}
 
 
 def test_excel_sniffed_from_unknown_extension(tmp_path: Path):

@@ -1,0 +1,86 @@
+"""The PDF brief for managers: the HTML report's templates laid out on pages by WeasyPrint."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import weasyprint
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from reportgen.errors import RenderError
+from reportgen.render import RenderContext, register
+from reportgen.render.context import render_page
+from reportgen.resources import templates_dir
+from reportgen.result import AnalysisResult, CustomerTable
+
+FILENAME = "report.pdf"
+logger = logging.getLogger(__name__)
+
+
+class LocalOnlyFetcher(URLFetcher):
+    """Fetches ``data:`` URLs and files inside the template folders; refuses everything else.
+
+    The report must render offline and must not read arbitrary files a template points at, so a refused URL
+    stops the rendering instead of becoming a silently missing image.
+    """
+
+    def __init__(self, folders: list[Path]) -> None:
+        super().__init__(fail_on_errors=True, allowed_protocols=("data", "file"))
+        self.folders = [folder.resolve() for folder in folders]
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        """Fetch ``url`` when it is a ``data:`` URL or a file inside a template folder."""
+        parsed = urlparse(url)
+        if parsed.scheme == "data":
+            return super().fetch(url, headers)
+        if parsed.scheme == "file":
+            path = Path(unquote(parsed.path)).resolve()
+            if any(path.is_relative_to(folder) for folder in self.folders) and path.is_file():
+                return super().fetch(url, headers)
+        logger.warning("PDF: refused to load %s", url)
+        raise ValueError(f"refused to load {url}: only data: URLs and files in the template folders are allowed")
+
+
+@register("pdf")
+def render_pdf(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext, out_dir: Path) -> list[Path]:
+    """Write ``report.pdf`` into ``out_dir``.
+
+    Parameters
+    ----------
+    result
+        The analysis to report.
+    customers
+        Per-customer rows (not shown in the PDF).
+    ctx
+        Presentation facts: generation time, user template folder and the rendered charts.
+    out_dir
+        Folder to write into.
+
+    Returns
+    -------
+    list of Path
+        The one file written.
+
+    Raises
+    ------
+    RenderError
+        When a template fails, the page refers to a resource outside the template folders, or WeasyPrint fails.
+    """
+    page = render_page(result, ctx, "pdf")
+    folders = [templates_dir()] + ([ctx.template_dir] if ctx.template_dir else [])
+    base = ctx.template_dir or templates_dir()
+    path = out_dir / FILENAME
+    try:
+        document = weasyprint.HTML(string=page, base_url=str(base), url_fetcher=LocalOnlyFetcher(folders))
+        document.write_pdf(path)
+    except FatalURLFetchingError as exc:
+        cause = exc.__cause__ or exc
+        raise RenderError(f"PDF report: {' '.join(str(cause).split())}") from None
+    except OSError as exc:
+        raise RenderError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except Exception as exc:  # WeasyPrint has no error hierarchy of its own; layout bugs surface as anything
+        raise RenderError(f"PDF report could not be laid out: {type(exc).__name__}: {' '.join(str(exc).split())}") \
+            from None
+    return [path]
