@@ -13,14 +13,13 @@ import altair as alt
 import vl_convert
 
 from reportgen.errors import RenderError
-from reportgen.result import AnalysisResult, Segment
+from reportgen.result import AnalysisResult, MapPoint, Segment
 
 FONT = "DejaVu Sans, sans-serif"
 WIDTH = 540
 NEUTRAL, FAINT, INK = "#9aa5b1", "#d5dade", "#333333"
-MAX_POINTS = 3_000  # the map is sampled upstream; this only guards against an unsampled result
-MAX_TRAITS = 8
-MAX_LEVELS = 16
+MAX_POINTS = 1_200  # enough to show the structure; more only overplots and slows the PDF down
+MAX_TRAITS, MAX_LEVELS = 8, 16  # bars per trait chart, category levels per composition chart
 # vl-convert measures text about ten times faster in its bundled Liberation Sans ("sans-serif") than in an
 # installed font, and measuring dominates conversion time. DejaVu Sans, the font the report uses, runs up to 15%
 # wider, so charts are laid out in Liberation Sans at 115% of the intended size and the SVG is then switched to
@@ -40,10 +39,8 @@ CONFIG: dict[str, Any] = {
     "text": {"fontSize": _fs(11)},
     "axis": {"labelFontSize": _fs(10.5), "titleFontSize": _fs(10.5), "labelColor": INK, "titleColor": INK,
              "titleFontWeight": "normal", "gridColor": "#eceff1", "domainColor": "#b0b7bd", "tickColor": "#b0b7bd"},
-    "legend": {"labelFontSize": _fs(10.5), "titleFontSize": _fs(10.5), "titleFontWeight": "normal",
-               "labelLimit": 240},
+    "legend": {"labelFontSize": _fs(10.5), "titleFontSize": _fs(10.5), "titleFontWeight": "normal", "labelLimit": 240},
     "header": {"labelFontSize": _fs(11.5), "titleFontSize": _fs(11.5), "labelFontWeight": "bold", "labelColor": INK},
-    "title": {"fontSize": _fs(12)},
 }
 _FONT_SIZE = re.compile(r'font-size="([0-9.]+)px"')
 # Vega writes an empty background and a hidden foreground path per group plus ARIA attributes on every mark;
@@ -52,8 +49,14 @@ _EMPTY_PATH = re.compile(r'<path [^>]*(?:d="M0,0h0v0h0Z"|display="none")[^>]*/>'
 _NOISE_ATTR = re.compile(r' (?:aria-[a-z]+|role|class|pointer-events)="[^"]*"')
 
 
-def _data(rows: list[dict[str, Any]]) -> alt.Data:
-    return alt.Data(values=rows)
+def _signed(z: float) -> str:
+    text = f"{z:+.1f}"
+    return "0.0" if text in ("+0.0", "-0.0") else text
+
+
+def _map_points(result: AnalysisResult) -> tuple[MapPoint, ...]:
+    points = result.segment_map.points
+    return points[:: max(1, -(-len(points) // MAX_POINTS))]
 
 
 def _segment_color(result: AnalysisResult, field: str = "segment") -> alt.Color:
@@ -72,7 +75,7 @@ def _sizes(result: AnalysisResult) -> alt.TopLevelMixin:
     bars = base.mark_bar(height={"band": 0.7}).encode(color=_segment_color(result))
     labels = base.mark_text(align="left", dx=3, color=INK).encode(text=alt.Text("share:Q", format=".0%"))
     panel_width = 150 if result.value_column else 300
-    return alt.layer(bars, labels, data=_data(rows)).properties(
+    return alt.layer(bars, labels, data=alt.Data(values=rows)).properties(
         width=panel_width, height=24 * len(result.segments)).facet(
         column=alt.Column("measure:N", title=None, sort=[r["measure"] for r in rows[:: len(result.segments)]]))
 
@@ -80,29 +83,30 @@ def _sizes(result: AnalysisResult) -> alt.TopLevelMixin:
 def _heatmap(result: AnalysisResult) -> alt.TopLevelMixin:
     features = [st.feature for st in result.segments[0].stats] if result.segments else []
     # Text colour is precomputed per cell: a conditional encoding costs Altair a schema validation per chart.
-    rows = [{"segment": s.name, "feature": st.feature, "z": st.z, "label": f"{st.z:+.1f}",
+    rows = [{"segment": s.name, "feature": st.feature, "z": st.z, "label": _signed(st.z),
              "ink": "white" if abs(st.z) > 1.2 else INK} for s in result.segments for st in s.stats]
     step = max(34, min(64, 520 // max(len(features), 1)))
-    base = alt.Chart(_data(rows)).encode(
+    base = alt.Chart(alt.Data(values=rows)).encode(
         x=alt.X("feature:N", sort=features, title=None,
                 axis=alt.Axis(labelAngle=-35 if len(features) * step > 420 else 0, orient="top", labelLimit=150)),
         y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None))
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.Color("z:Q", scale=Z_SCALE, legend=alt.Legend(title="z (σ)", orient="right", gradientLength=120)))
+        color=alt.Color("z:Q", scale=Z_SCALE, legend=alt.Legend(
+            # Discrete swatches: WeasyPrint drops Vega's gradient legend, and the cells carry the exact values.
+            title="z (σ)", orient="right", type="symbol", values=[2, 1, 0, -1, -2], symbolType="square",
+            symbolSize=120, format="+.0f", labelExpr="datum.value === 0 ? '0' : datum.label")))
     text = base.mark_text(fontSize=_fs(10)).encode(text=alt.Text("label:N"), color=alt.Color("ink:N", scale=None))
     return (cells + text).resolve_scale(color="independent").properties(width=alt.Step(step), height=alt.Step(26))
 
 
 def _map(result: AnalysisResult) -> alt.TopLevelMixin:
     names = {s.id: s.name for s in result.segments}
-    points = result.segment_map.points
-    stride = max(1, -(-len(points) // MAX_POINTS))
     rows = [{"x": round(p.x, 3), "y": round(p.y, 3), "segment": names.get(p.segment, str(p.segment))}
-            for p in points[::stride]]
+            for p in _map_points(result)]
     ev = result.segment_map.explained_variance
     color = _segment_color(result)
     color.legend = alt.Legend(title=None, orient="bottom", columns=3, symbolType="circle")
-    return alt.Chart(_data(rows)).mark_circle(size=16, opacity=0.7).encode(
+    return alt.Chart(alt.Data(values=rows)).mark_circle(size=16, opacity=0.7).encode(
         x=alt.X("x:Q", title=f"PC1 ({ev[0]:.0%} of variance)", axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("y:Q", title=f"PC2 ({ev[1]:.0%} of variance)", axis=alt.Axis(labels=False, ticks=False)),
         color=color).properties(width=WIDTH, height=320)
@@ -118,13 +122,14 @@ def _by_k(result: AnalysisResult, field: str, title: str, accent: str) -> alt.To
               axis=alt.Axis(values=ks, format="d", grid=False))
     state = alt.Color("state:N", legend=None,
                       scale=alt.Scale(domain=["chosen", "allowed", "too small"], range=[accent, NEUTRAL, FAINT]))
-    base = alt.Chart(_data(rows)).encode(x=x, y=alt.Y("v:Q", title=title, scale=alt.Scale(zero=field != "inertia")))
+    y = alt.Y("v:Q", title=title, scale=alt.Scale(zero=field != "inertia"))
+    base = alt.Chart(alt.Data(values=rows)).encode(x=x, y=y)
     layers = [base.mark_line(color=NEUTRAL, strokeWidth=1.5),
               base.mark_point(filled=True, opacity=1).encode(color=state, size=alt.Size("size:Q", scale=None)),
               base.transform_filter("datum.state == 'chosen'").mark_text(
                   align="left", dx=8, dy=-8, fontWeight="bold", color=accent, text=f"chosen K={sel.chosen_k}")]
     if field == "inertia" and sel.knee_k is not None:
-        knee = alt.Chart(_data([{"k": sel.knee_k}])).encode(x=x)
+        knee = alt.Chart(alt.Data(values=[{"k": sel.knee_k}])).encode(x=x)
         layers += [knee.mark_rule(strokeDash=[4, 3], color="#6b7680"),
                    knee.mark_text(align="left", dx=4, y=4, baseline="top", color="#6b7680",
                                   text=f"knee K={sel.knee_k}")]
@@ -135,7 +140,7 @@ def _silhouette_segments(result: AnalysisResult) -> alt.TopLevelMixin:
     rows = [{"segment": s.name, "silhouette": s.silhouette} for s in result.segments]
     low = min([0.0] + [s.silhouette for s in result.segments])
     high = max([0.5] + [round(s.silhouette + 0.15, 1) for s in result.segments])
-    base = alt.Chart(_data(rows)).encode(
+    base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None),
         x=alt.X("silhouette:Q", title="mean silhouette", scale=alt.Scale(domain=[low, min(high, 1.0)])))
     return (base.mark_bar(height={"band": 0.7}).encode(color=_segment_color(result))
@@ -145,10 +150,10 @@ def _silhouette_segments(result: AnalysisResult) -> alt.TopLevelMixin:
 
 def _traits(segment: Segment) -> alt.TopLevelMixin:
     top = sorted(segment.stats, key=lambda st: -abs(st.z))[:MAX_TRAITS]
-    rows = [{"feature": st.feature, "z": st.z, "label": f"{st.z:+.1f}σ"} for st in top]
+    rows = [{"feature": st.feature, "z": st.z, "label": _signed(st.z) + "σ"} for st in top]
     label = alt.Text("label:N")
     bound = max(2.0, *(abs(r["z"]) + 0.6 for r in rows)) if rows else 2.0
-    base = alt.Chart(_data(rows)).encode(
+    base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("feature:N", sort=alt.EncodingSortField("z", order="descending"), title=None),
         x=alt.X("z:Q", title="distance from the base mean (σ)", scale=alt.Scale(domain=[-bound, bound])))
     return alt.layer(
@@ -170,7 +175,7 @@ def _categories(segment: Segment) -> alt.TopLevelMixin:
                  {"level": label, "series": "All customers", "share": c.base_share}]
     series = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
                        scale=alt.Scale(domain=[segment.name, "All customers"], range=[segment.color, FAINT]))
-    return alt.Chart(_data(rows)).mark_bar().encode(
+    return alt.Chart(alt.Data(values=rows)).mark_bar().encode(
         y=alt.Y("level:N", sort=[r["level"] for r in rows[::2]], title=None, axis=alt.Axis(labelLimit=200)),
         yOffset=alt.YOffset("series:N", sort=[segment.name, "All customers"]),
         x=alt.X("share:Q", title="share of customers", axis=alt.Axis(format="%")),
@@ -179,8 +184,6 @@ def _categories(segment: Segment) -> alt.TopLevelMixin:
 
 def _scope_ids(svg: str, prefix: str) -> str:
     """Prefix element ids so several inline SVGs in one page never resolve each other's gradients or clips."""
-    if 'id="' not in svg:
-        return svg
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
     return re.sub(r'url\(#([^)]+)\)', rf'url(#{prefix}-\1)', re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg))
 
@@ -217,8 +220,7 @@ def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]
     """
     accent = result.report.accent_color
     sel = result.k_selection
-    shown, total = len(result.segment_map.points[:: max(1, -(-len(result.segment_map.points) // MAX_POINTS))]), \
-        result.segment_map.total_customers
+    shown, total = len(_map_points(result)), result.segment_map.total_customers
     charts: dict[str, alt.TopLevelMixin] = {
         "sizes": _sizes(result), "heatmap": _heatmap(result), "map": _map(result),
         "elbow": _by_k(result, "inertia", "inertia (within-segment spread)", accent),
@@ -233,14 +235,15 @@ def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]
                + "Customers close together have similar profiles.",
         "elbow": f"Spread within segments by K; larger dot: chosen K={sel.chosen_k}"
                  + (f", dashed line: the knee at K={sel.knee_k}." if sel.knee_k is not None else "; no clear knee."),
-        "silhouette_k": "Mean silhouette by K (higher means better separated segments)"
-                        + ("; pale dots: K values that create a segment below the minimum share." if any(
-                            not c.allowed for c in sel.candidates) else "."),
+        "silhouette_k": "Mean silhouette by K (higher means better separated segments)" + (
+            "; pale dots: K values giving a segment below the minimum share." if not all(
+                c.allowed for c in sel.candidates) else "."),
         "silhouette_segments": "Mean silhouette per segment; values near 0 mean the segment overlaps its neighbours.",
     }
     for s in result.segments:
-        charts[f"traits_{s.id}"] = _traits(s)
-        notes[f"traits_{s.id}"] = "Features furthest from the base mean; blue is above average, red below."
+        if s.stats:
+            charts[f"traits_{s.id}"] = _traits(s)
+            notes[f"traits_{s.id}"] = "Features furthest from the base mean; blue is above average, red below."
         if s.categories:
             charts[f"categories_{s.id}"] = _categories(s)
             notes[f"categories_{s.id}"] = f"Share of each category level in {s.name} against all customers."

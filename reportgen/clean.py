@@ -73,7 +73,8 @@ def clean_values(frame: pd.DataFrame, numeric: list[str], categorical: list[str]
         outside = (values < rule.min if rule.min is not None else False) | (
             values > rule.max if rule.max is not None else False)
         outside = pd.Series(outside, index=frame.index).fillna(False).astype(bool)
-        bounds = f"[{_fmt(rule.min) if rule.min is not None else '−∞'}, {_fmt(rule.max) if rule.max is not None else '∞'}]"
+        low = _fmt(rule.min) if rule.min is not None else "−∞"
+        bounds = f"[{low}, {_fmt(rule.max) if rule.max is not None else '∞'}]"
         if rule.action == "drop":
             frame = log.exclude(frame, outside, f"{column} outside plausible range", bounds)
         elif outside.any():

@@ -57,7 +57,7 @@ def _absolute(value: str | None) -> str | None:
     return str(Path(value).expanduser().resolve()) if value else None
 
 
-def _settings(config_path: str | None, input_file: str | None, overrides: dict[str, Any]):  # noqa: ANN202
+def _settings(config_path: str | None, input_file: str | None, overrides: dict[str, Any]):
     from reportgen.config import load_config
     from reportgen.resources import sample_data_dir
 

@@ -28,6 +28,8 @@ class _Section(BaseModel):
 
 class DataConfig(_Section):
     path: str | None = Field(None, description="Input file: CSV/TSV (optionally .gz), Parquet or Excel .xlsx.")
+    input: Literal["auto", "customers", "transactions"] = Field(
+        "auto", description="One row per customer, or a transaction log (one row per invoice line); auto detects.")
     id_column: str | None = Field(None, description="Customer id column; inferred when unset.")
     sep: str | None = Field(None, description="Field separator of a text file; sniffed when unset.")
     encoding: str | None = Field(None, description="Text encoding; detected when unset (UTF-8, UTF-16, cp1252).")
@@ -39,6 +41,35 @@ class DataConfig(_Section):
         None, description="Date that 'days since' features count from (YYYY-MM-DD); latest date in the data if unset.")
     duplicate_ids: Literal["error", "keep-first"] = Field(
         "keep-first", description="What to do with repeated customer ids: stop, or keep the first row (reported).")
+
+
+class TransactionsConfig(_Section):
+    customer: str | None = Field(None, description="Customer id column of the log; recognised by name if unset.")
+    invoice: str | None = Field(None, description="Invoice / order id column.")
+    timestamp: str | None = Field(None, description="Date-time column of each line.")
+    quantity: str | None = Field(None, description="Quantity column (negative for returns).")
+    unit_price: str | None = Field(None, description="Unit price column (line amount = quantity × unit price).")
+    amount: str | None = Field(None, description="Line amount column, instead of quantity × unit price.")
+    product: str | None = Field(None, description="Product / stock code column (optional).")
+    channel: str | None = Field(None, description="Sales channel column (optional).")
+    country: str | None = Field(None, description="Country column (optional).")
+    timestamp_format: str | None = Field(None, description="strftime format of the timestamp; ISO-like if unset.")
+    as_of: str | None = Field(None, description="Date the features are computed at (YYYY-MM-DD); the day after the "
+                              "last transaction if unset.")
+    window: str = Field("12M", description="History used before as_of: e.g. 90D, 26W, 12M, 2Y, or 'all'.")
+    cancel_prefix: str | None = Field("C", description="Invoice prefix that marks a cancellation; none if empty.")
+    negative_quantity_is_return: bool = Field(True, description="Lines with negative quantity are returns.")
+    exclude_codes: list[str] = Field(
+        default_factory=lambda: ["POST", "DOT", "M", "BANK CHARGES", "AMAZONFEE", "B", "C2", "D", "S", "CRUK",
+                                 "PADS", "ADJUST", "ADJUST2", "TEST001", "TEST002"],
+        description="Product codes that are not products (postage, manual, fees, bad-debt adjustments...).")
+    exclude_code_patterns: list[str] = Field(
+        default_factory=lambda: ["gift_0001_%"], description="SQL LIKE patterns of further non-product codes.")
+    drop_duplicates: bool = Field(True, description="Drop exact duplicate lines.")
+    recent_days: int = Field(90, ge=1, description="Days counted as 'recent' for the recent-spend feature.")
+    memory_limit: str = Field("2GB", description="DuckDB memory limit for the aggregation.")
+    threads: int | None = Field(None, ge=1, description="DuckDB threads; all cores if unset.")
+    rfm_groups: str | None = Field(None, description="TOML file of RFM group score ranges replacing the built-in map.")
 
 
 class RolesConfig(_Section):
@@ -86,7 +117,8 @@ class CleaningConfig(_Section):
         "iqr", description="Outlier policy for numeric features: clip beyond IQR fences or quantiles, or none.")
     iqr_factor: float = Field(3.0, gt=0, description="IQR fences at Q1 - f*IQR and Q3 + f*IQR.")
     quantiles: tuple[float, float] = Field((0.01, 0.99), description="Lower and upper clipping quantiles.")
-    outlier_columns: list[str] | None = Field(None, description="Columns outlier clipping applies to; all numeric if unset.")
+    outlier_columns: list[str] | None = Field(
+        None, description="Columns outlier clipping applies to; all numeric if unset.")
     ranges: dict[str, RangeConfig] = Field(
         default_factory=dict, description="Plausible range per column, e.g. {Year_Birth = {min = 1920}}.")
     merge: dict[str, dict[str, str]] = Field(
@@ -108,10 +140,13 @@ class SegmentationConfig(_Section):
     pca: Literal["off"] | int | float = Field(
         "off", description="PCA before K-Means: 'off', a component count, or a variance share in (0, 1).")
     seed: int = Field(42, description="Random seed (K-Means init, sampling): same seed, same result.")
-    min_segment_share: float = Field(0.05, ge=0, lt=0.5, description="Smallest allowed segment, as a share of customers.")
+    min_segment_share: float = Field(
+        0.05, ge=0, lt=0.5, description="Smallest allowed segment, as a share of customers.")
     n_init: int = Field(10, ge=1, description="K-Means restarts per K.")
-    sample_size: int = Field(5000, ge=200, description="Rows used for silhouette scores and the map when data is larger.")
-    names: dict[str, str] = Field(default_factory=dict, description="Segment names to use instead of generated ones, by segment id.")
+    sample_size: int = Field(
+        5000, ge=200, description="Rows used for silhouette scores and the map when data is larger.")
+    names: dict[str, str] = Field(
+        default_factory=dict, description="Segment names to use instead of generated ones, by segment id.")
 
     @field_validator("k")
     @classmethod
@@ -170,6 +205,8 @@ class OutputConfig(_Section):
 
 class Config(_Section):
     data: DataConfig = Field(default_factory=DataConfig, description="Input file and how to read it.")
+    transactions: TransactionsConfig = Field(
+        default_factory=TransactionsConfig, description="Reading a transaction log into customer features.")
     features: FeaturesConfig = Field(default_factory=FeaturesConfig, description="Features and roles.")
     cleaning: CleaningConfig = Field(default_factory=CleaningConfig, description="Cleaning policies.")
     segmentation: SegmentationConfig = Field(default_factory=SegmentationConfig, description="Choosing K and fitting.")
@@ -205,7 +242,7 @@ def _describe(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         parent, key = loc[:-1], str(loc[-1])
         hint = difflib.get_close_matches(key, _fields_of(parent), n=1)
-        suggestion = f" (did you mean '{'.'.join(map(str, parent + (hint[0],)))}'?)" if hint else ""
+        suggestion = f" (did you mean '{'.'.join(map(str, (*parent, hint[0])))}'?)" if hint else ""
         return f"Config key '{path}' is not known{suggestion}"
     message = error["msg"].removeprefix("Value error, ")
     return f"Config value '{path}': {message[0].lower() + message[1:]} but received {received!r}"

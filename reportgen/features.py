@@ -6,6 +6,7 @@ features → outlier clipping → drop features that ended constant. Profiles la
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 from dataclasses import dataclass
 
@@ -116,10 +117,8 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     derived = dict(config.features.derived)
     needs = set(config.cleaning.ranges) | set(config.cleaning.merge)
     for text in derived.values():
-        try:
+        with contextlib.suppress(expressions.ExpressionError):  # reported with its key by _derive
             needs |= expressions.parse(text).names
-        except expressions.ExpressionError:
-            pass  # reported with its key by _derive
     schema = infer_schema(raw, config.features, config.data.id_column, config.data.date_formats, needs, set(derived))
     log = CleaningLog()
     frame, date_features, reference = _dates_to_days(raw, schema.dates, config.data.reference_date, log)

@@ -28,8 +28,16 @@ from reportgen.load import read_table
 from reportgen.naming import name_segments
 from reportgen.profile import SegmentProfile, profile_segments, segment_metrics
 from reportgen.provenance import library_versions
-from reportgen.result import (FORMAT_VERSION, AnalysisResult, CustomerTable, MapPoint, ReportMeta, RunInfo, Segment,
-                              SegmentMap)
+from reportgen.result import (
+    FORMAT_VERSION,
+    AnalysisResult,
+    CustomerTable,
+    MapPoint,
+    ReportMeta,
+    RunInfo,
+    Segment,
+    SegmentMap,
+)
 from reportgen.rules import SegmentMetrics, load_rulebook, recommend
 from reportgen.segment import FittedModel, export_model, order_by_size, transform
 
@@ -103,7 +111,8 @@ def _segment_map(matrix: np.ndarray, labels: np.ndarray, seed: int) -> SegmentMa
     return SegmentMap(points, (variance[0], variance[1]), len(matrix))
 
 
-def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config) -> tuple[tuple[Segment, ...], tuple, tuple]:
+def _name_and_recommend(profiles: tuple[SegmentProfile, ...],
+                        config: Config) -> tuple[tuple[Segment, ...], tuple, tuple]:
     k = len(profiles)
     metrics = [SegmentMetrics(p.id, "", segment_metrics(p, k), tuple(t.text for t in p.traits)) for p in profiles]
     overrides = {int(key): value for key, value in config.segmentation.names.items() if key.isdigit()}

@@ -15,7 +15,8 @@ import pandas as pd
 from reportgen.config import FeaturesConfig
 from reportgen.errors import ConfigError
 
-_ID_NAME = re.compile(r"(^|[^a-z])(id|key|no|number|code)$|^(customer|client|user|member|account)[ _]?(id|no|number|key|code)?$")
+_ID_NAME = re.compile(r"(^|[^a-z])(id|key|no|number|code)$"
+                      r"|^(customer|client|user|member|account)[ _]?(id|no|number|key|code)?$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y",
                  "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d")
 _NUMERIC_TEXT = re.compile(r"^\s*[-+]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*%?\s*$")

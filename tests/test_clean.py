@@ -47,7 +47,7 @@ def test_range_drop_and_missing_drop_exclude_rows() -> None:
 
 def test_unknown_column_in_cleaning_config() -> None:
     cfg = CleaningConfig(ranges={"Year_Brith": {"min": 1920}})
-    with pytest.raises(ConfigError, match="cleaning.ranges.Year_Brith: column 'Year_Brith' is not in the data"):
+    with pytest.raises(ConfigError, match=r"cleaning.ranges.Year_Brith: column 'Year_Brith' is not in the data"):
         clean_values(_frame(), [], [], cfg, CleaningLog())
 
 

@@ -55,7 +55,7 @@ def test_all_problems_reported_at_once(tmp_path: Path) -> None:
 def test_toml_syntax_error_names_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.toml"
     path.write_text("[segmentation\nk = 3\n")
-    with pytest.raises(ConfigError, match="broken.toml: not valid TOML"):
+    with pytest.raises(ConfigError, match=r"broken\.toml: not valid TOML"):
         load_config(path)
 
 

@@ -16,11 +16,11 @@ REPO = Path(__file__).parents[1]
 
 
 @pytest.fixture(scope="module")
-def sample_analysis():  # noqa: ANN201
+def sample_analysis():
     return analyse(load_config(sample_data_dir() / "reportgen.toml"))
 
 
-def test_sample_data_recovers_latent_groups(sample_analysis) -> None:  # noqa: ANN001
+def test_sample_data_recovers_latent_groups(sample_analysis) -> None:
     result, customers = sample_analysis.result, sample_analysis.customers
     assert result.k_selection.chosen_k == 5
     truth = pd.read_csv(sample_data_dir() / "latent_groups.csv", dtype=str).set_index("customer_id")["group"]
@@ -28,7 +28,7 @@ def test_sample_data_recovers_latent_groups(sample_analysis) -> None:  # noqa: A
     assert adjusted_rand_score(truth.loc[found.index], found) > 0.85
 
 
-def test_sample_result_is_complete(sample_analysis) -> None:  # noqa: ANN001
+def test_sample_result_is_complete(sample_analysis) -> None:
     result = sample_analysis.result
     assert result.customers == 3000 == sum(s.size for s in result.segments)
     names = [s.name for s in result.segments]
@@ -48,7 +48,7 @@ def test_sample_result_is_complete(sample_analysis) -> None:  # noqa: ANN001
     assert len(result.segment_map.points) == 2000
 
 
-def test_profiles_are_business_units_not_scaled(sample_analysis) -> None:  # noqa: ANN001
+def test_profiles_are_business_units_not_scaled(sample_analysis) -> None:
     result = sample_analysis.result
     frame = pd.read_csv(sample_data_dir() / "customers.csv")
     base = next(st for st in result.segments[0].stats if st.feature == "orders_12m").base_mean

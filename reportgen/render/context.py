@@ -8,6 +8,7 @@ escaped by the templates.
 from __future__ import annotations
 
 import base64
+import logging
 import mimetypes
 import re
 from datetime import datetime
@@ -20,11 +21,13 @@ from reportgen.render import RenderContext
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
 
+logger = logging.getLogger(__name__)
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 DEFAULT_ACCENT = "#1f5f8b"
 FALLBACK_COLOR = "#8c96a0"
 LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
               ".gif": "image/gif", ".webp": "image/webp"}
+MIN_LIFT = 1.1  # below this a level is not meaningfully over-represented
 STYLESHEETS = {"html": ("report.css", "screen.css"), "pdf": ("report.css", "print.css")}
 
 
@@ -40,6 +43,7 @@ def logo_data_uri(path: str | None) -> str | None:
     file = Path(path).expanduser()
     mime = LOGO_TYPES.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0]
     if not mime or not mime.startswith("image/") or not file.is_file():
+        logger.warning("logo %s is not a readable image file; the cover is drawn without it", file)
         return None
     return f"data:{mime};base64,{base64.b64encode(file.read_bytes()).decode('ascii')}"
 
@@ -99,16 +103,15 @@ def _segment_view(segment: Segment) -> dict[str, Any]:
         "top_traits": segment.traits[:2],
         "top_recommendation": recommendations[0] if recommendations else None,
         "recommendations": recommendations,
-        "lifts": sorted((c for c in segment.categories if c.lift > 1), key=lambda c: -c.lift)[:5],
+        "lifts": sorted((c for c in segment.categories if c.lift >= MIN_LIFT), key=lambda c: -c.lift)[:5],
     }
 
 
 def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> dict[str, Any]:
     """The template context for one medium (``"html"`` or ``"pdf"``)."""
     segments = [_segment_view(s) for s in result.segments]
-    data = result.data
     return {
-        "result": result, "report": result.report, "run": result.run, "data": data, "k": result.k_selection,
+        "result": result, "report": result.report, "run": result.run, "data": result.data, "k": result.k_selection,
         "medium": medium,
         "generated_at": ctx.generated_at,
         "created": w3c_date(ctx.generated_at),
@@ -120,8 +123,6 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "notes": dict(ctx.chart_notes),
         "segments": segments,
         "colors": {s.id: safe_color(s.color) for s in result.segments},
-        "excluded": sum(c.count for c in data.exclusions),
-        "ignored_columns": [c for c in data.columns if c.kind == "ignored" or (c.reason and c.kind != "numeric")],
         "config": config_sections(result.run.config),
         "toc": _toc(segments),
     }

@@ -72,7 +72,9 @@ def money(context: jinja2.runtime.Context, value: Any) -> str:
 def signed(value: Any) -> str:
     """A z-score with its sign and unit: ``1.2 → +1.20σ``."""
     number = _number(value)
-    return MISSING if number is None else f"{number:+.2f}σ"
+    if number is None:
+        return MISSING
+    return "0.00σ" if round(number, 2) == 0 else f"{number:+.2f}σ"
 
 
 def times(value: Any) -> str:

@@ -1,0 +1,96 @@
+"""Time ``reportgen run`` end to end (all outputs) and measure its peak memory.
+
+Each case runs the installed command in a fresh process under ``/usr/bin/time -v`` several times and reports the
+median wall time and the peak resident memory; with ``-v`` the per-stage timings of the median run are shown.
+Results are saved as JSON (``benchmarks/results/<name>.json``) so runs can be compared.
+
+    python benchmarks/bench_report.py                 # sample data and marketing_campaign.csv, 5 runs each
+    python benchmarks/bench_report.py --runs 3 --case sample
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = REPO.parent / "shared" / "datasets"
+
+CASES = {
+    "sample": ["-c", str(REPO / "sample_data" / "reportgen.toml")],
+    "marketing_campaign": ["-c", str(REPO / "examples" / "marketing_campaign.toml")],
+    "marketing_campaign_zero_config": [str(DATASETS / "marketing_campaign.csv")],
+    "mall_customers": ["-c", str(REPO / "examples" / "mall_customers.toml")],
+}
+
+
+def run_once(args: list[str], out_dir: Path) -> dict:
+    """One run in a fresh process: wall seconds, peak RSS in MB, per-stage seconds."""
+    command = ["/usr/bin/time", "-v", sys.executable, "-m", "reportgen", "run", *args, "-o", str(out_dir), "-v"]
+    start = time.perf_counter()
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-3:]}")
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
+    stages = {m.group(1).strip(): float(m.group(2))
+              for m in re.finditer(r"^  (\S[^\d]*?)\s+([\d.]+) s$", proc.stderr, re.MULTILINE)}
+    sizes = {p.name: p.stat().st_size for p in out_dir.iterdir() if not p.name.startswith(".")}
+    return {"wall_s": wall, "peak_rss_mb": rss_kb / 1024, "stages_s": stages, "sizes_bytes": sizes}
+
+
+def bench(name: str, runs: int, verbose: bool) -> dict:
+    """Run one case ``runs`` times and summarise it."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(runs):
+            out = Path(tmp) / f"run{i}"
+            results.append(run_once(CASES[name], out))
+            shutil.rmtree(out, ignore_errors=True)
+    walls = [r["wall_s"] for r in results]
+    median_run = sorted(results, key=lambda r: r["wall_s"])[len(results) // 2]
+    summary = {"case": name, "runs": runs, "wall_median_s": statistics.median(walls), "wall_all_s": walls,
+               "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
+               "stages_s_median_run": median_run["stages_s"], "sizes_bytes": median_run["sizes_bytes"],
+               "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()}}
+    print(f"{name:<32} median {summary['wall_median_s']:6.2f} s   peak {summary['peak_rss_mb_max']:7.1f} MB   "
+          f"(runs: {', '.join(f'{w:.2f}' for w in walls)})")
+    if verbose:
+        for stage, seconds in median_run["stages_s"].items():
+            print(f"    {stage:<20}{seconds:7.2f} s")
+        for file, size in sorted(median_run["sizes_bytes"].items()):
+            print(f"    {file:<20}{size / 1024:9.1f} KB")
+    return summary
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def main() -> None:
+    """Command line of the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--case", action="append", choices=sorted(CASES), help="case to run (repeatable)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show stage timings and output sizes")
+    args = parser.parse_args()
+    results_dir = REPO / "benchmarks" / "results"
+    results_dir.mkdir(exist_ok=True)
+    for name in args.case or ["sample", "marketing_campaign"]:
+        summary = bench(name, args.runs, args.verbose)
+        (results_dir / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

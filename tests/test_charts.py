@@ -1,0 +1,101 @@
+"""Charts: every chart is a small offline SVG, and a segment keeps one colour across all of them."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import altair as alt
+import pytest
+
+from reportgen.charts import MAX_POINTS, build_charts, to_svg
+from reportgen.errors import RenderError
+from reportgen.result import AnalysisResult
+from tests.factories import make_result
+
+FIXED = ("sizes", "heatmap", "map", "elbow", "silhouette_k", "silhouette_segments")
+
+
+@pytest.fixture(scope="module")
+def result() -> AnalysisResult:
+    return make_result(4)
+
+
+@pytest.fixture(scope="module")
+def charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]]:
+    return build_charts(result)
+
+
+def test_every_chart_is_an_svg(result: AnalysisResult, charts: tuple[dict[str, str], dict[str, str]]) -> None:
+    svgs, notes = charts
+    expected = set(FIXED) | {f"{kind}_{s.id}" for s in result.segments for kind in ("traits", "categories")}
+    assert set(svgs) == expected
+    assert set(notes) == expected
+    for name, svg in svgs.items():
+        assert svg.startswith("<svg"), name
+        assert svg.rstrip().endswith("</svg>"), name
+        assert len(svg) < 80_000, f"{name} is {len(svg)} characters"
+        width = float(re.search(r'width="([0-9.]+)"', svg).group(1))
+        assert 250 <= width <= 720, f"{name} is {width}px wide"
+
+
+def test_charts_are_offline_and_use_the_installed_font(charts: tuple[dict[str, str], dict[str, str]]) -> None:
+    for name, svg in charts[0].items():
+        assert not re.search(r"(?:href|src)=\"(?:https?:)?//", svg), name
+        assert "url(http" not in svg and "@import" not in svg, name
+        families = set(re.findall(r'font-family="([^"]*)"', svg))
+        assert families == {"DejaVu Sans, sans-serif"}, (name, families)
+
+
+def test_one_colour_per_segment_across_charts(result: AnalysisResult,
+                                              charts: tuple[dict[str, str], dict[str, str]]) -> None:
+    svgs = charts[0]
+    for segment in result.segments:
+        for name in ("sizes", "map", "silhouette_segments", f"categories_{segment.id}"):
+            assert f'fill="{segment.color}"' in svgs[name], (segment.name, name)
+    other = result.segments[1].color
+    assert f'fill="{other}"' not in svgs[f"categories_{result.segments[0].id}"]
+
+
+def test_element_ids_are_unique_across_charts(charts: tuple[dict[str, str], dict[str, str]]) -> None:
+    ids = [i for svg in charts[0].values() for i in re.findall(r'\bid="([^"]+)"', svg)]
+    assert len(ids) == len(set(ids))
+
+
+def test_notes_explain_sampling_and_k(result: AnalysisResult, charts: tuple[dict[str, str], dict[str, str]]) -> None:
+    svgs, notes = charts
+    assert notes["map"].startswith("400 of 2,232 customers shown (random sample)")
+    assert f"K={result.k_selection.chosen_k}" in notes["elbow"]
+    assert f"knee K={result.k_selection.knee_k}" in svgs["elbow"]
+    assert f"chosen K={result.k_selection.chosen_k}" in svgs["silhouette_k"]
+    assert "σ" in notes["heatmap"]
+
+
+def test_heatmap_shows_z_scores_in_cells(result: AnalysisResult, charts: tuple[dict[str, str], dict[str, str]]) -> None:
+    texts = re.findall(r">([^<]*)</text>", charts[0]["heatmap"])
+    z = result.segments[0].stats[0].z
+    assert f"{z:+.1f}" in texts or (round(z, 1) == 0 and "0.0" in texts)
+    assert all(s.name in texts for s in result.segments)
+
+
+def test_without_value_or_categories() -> None:
+    base = make_result(3, with_value=False)
+    plain = dataclasses.replace(base, segments=tuple(dataclasses.replace(s, categories=()) for s in base.segments))
+    svgs, notes = build_charts(plain)
+    assert not any(name.startswith("categories_") for name in svgs)
+    assert "Share of value" not in svgs["sizes"]
+    assert "value" not in notes["sizes"]
+
+
+def test_unsampled_map_is_thinned() -> None:
+    big = make_result(3, n_points=MAX_POINTS + 2_000, total=20_000)
+    _svgs, notes = build_charts(big)
+    shown = int(notes["map"].split(" of ")[0].replace(",", ""))
+    assert shown <= MAX_POINTS
+    assert notes["map"].startswith(f"{shown:,} of 20,000 customers shown")
+
+
+def test_remote_data_is_refused() -> None:
+    chart = alt.Chart(alt.Data(url="https://example.com/data.csv")).mark_point().encode(x="a:Q")
+    with pytest.raises(RenderError, match=r"chart 'remote' could not be drawn: .*not allowed"):
+        to_svg("remote", chart)

@@ -1,0 +1,144 @@
+"""HTML report: self-contained, complete, escaped, overridable by user templates, sandboxed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from reportgen.charts import build_charts
+from reportgen.errors import RenderError
+from reportgen.render import RenderContext
+from reportgen.render.html import render_html
+from reportgen.render.templating import environment, int_fmt, num, pct, render_template, signed, times
+from reportgen.result import AnalysisResult
+from tests.factories import make_customers, make_result
+
+EVIL = "<script>alert(1)</script>"
+URL_ATTRS = ("src", "href", "srcset", "action", "poster", "xlink:href")
+
+
+@pytest.fixture(scope="module")
+def result() -> AnalysisResult:
+    return make_result(4, names=["Affluent big spenders", EVIL, "Lapsed & low", "Young web browsers"])
+
+
+@pytest.fixture(scope="module")
+def ctx(result: AnalysisResult) -> RenderContext:
+    svgs, notes = build_charts(result)
+    return RenderContext(generated_at="2026-11-22T09:30:00+00:00", charts=svgs, chart_notes=notes)
+
+
+def _render(result: AnalysisResult, ctx: RenderContext, out: Path) -> tuple[str, BeautifulSoup]:
+    (path,) = render_html(result, make_customers(result), ctx, out)
+    assert path == out / "report.html"
+    text = path.read_text(encoding="utf-8")
+    return text, BeautifulSoup(text, "html.parser")
+
+
+@pytest.fixture(scope="module")
+def page(result: AnalysisResult, ctx: RenderContext,
+         tmp_path_factory: pytest.TempPathFactory) -> tuple[str, BeautifulSoup]:
+    return _render(result, ctx, tmp_path_factory.mktemp("html"))
+
+
+def test_every_chart_is_inline_svg(ctx: RenderContext, page: tuple[str, BeautifulSoup]) -> None:
+    soup = page[1]
+    for name in ctx.charts:
+        figure = soup.select_one(f'figure[data-chart="{name}"]')
+        assert figure is not None and figure.find("svg") is not None, name
+        assert ctx.chart_notes[name][:30] in figure.figcaption.get_text(), name
+
+
+def test_no_external_resources(page: tuple[str, BeautifulSoup]) -> None:
+    soup = page[1]
+    for tag in soup.find_all(True):
+        for attr in URL_ATTRS:
+            value = (tag.get(attr) or "").strip().lower()
+            assert not value.startswith(("http:", "https:", "//")), (tag.name, attr, value)
+    assert soup.find("link") is None and soup.find("script") is None
+    css = "\n".join(style.get_text() for style in soup.find_all("style"))
+    assert "@import" not in css and not re.search(r"url\(\s*['\"]?\s*(https?:)?//", css)
+    assert len(css) > 2_000
+
+
+def test_sections_metadata_and_names(result: AnalysisResult, page: tuple[str, BeautifulSoup]) -> None:
+    soup = page[1]
+    assert soup.html["lang"] == "en"
+    assert soup.title.get_text() == result.report.title
+    meta = {m.get("name"): m.get("content") for m in soup.find_all("meta") if m.get("name")}
+    assert meta["author"] == result.report.author
+    assert meta["generator"].startswith("reportgen ")
+    assert meta["dcterms.created"] == "2026-11-22T09:30:00+00:00"
+    for anchor in ("summary", "overview", "segments", "recommendations", "appendix"):
+        assert soup.find(id=anchor) is not None, anchor
+    text = soup.get_text(" ")
+    for segment in result.segments:
+        assert segment.name in text
+        assert soup.find(id=f"segment-{segment.id}") is not None
+    assert result.run.input_sha256 in text
+    assert "Z_CostContact" in text and "constant (always 3)" in text
+    toc = [a["href"] for a in soup.select("nav.toc a")]
+    assert toc[0] == "#summary" and all(soup.find(id=href[1:]) for href in toc)
+
+
+def test_data_strings_are_escaped(page: tuple[str, BeautifulSoup]) -> None:
+    text, soup = page
+    assert EVIL not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert EVIL in soup.get_text()
+    assert "Lapsed &amp; low" in text
+
+
+def test_user_template_overrides_cover(result: AnalysisResult, ctx: RenderContext, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "_cover.html").write_text(
+        '<section class="cover" id="cover"><h1 class="custom-cover">{{ report.company }} special</h1></section>')
+    custom = RenderContext(ctx.generated_at, templates, ctx.charts, ctx.chart_notes)
+    _, soup = _render(result, custom, tmp_path)
+    assert soup.select_one("h1.custom-cover").get_text() == f"{result.report.company} special"
+    assert soup.find(id="summary") is not None  # the other partials still come from the built-in folder
+
+
+@pytest.mark.parametrize(("template", "message"), [
+    ("{{ ''.__class__.__mro__ }}", "refused by the sandbox"),
+    ("{{ not_defined }}", "'not_defined' is undefined"),
+    ("{% if %}", "line 1"),
+    ('<img src="https://example.com/logo.png">', "external resource"),
+])
+def test_bad_user_templates_raise_render_error(result: AnalysisResult, tmp_path: Path, template: str,
+                                               message: str) -> None:
+    (tmp_path / "_cover.html").write_text(template)
+    ctx = RenderContext("2026-11-22", tmp_path)
+    with pytest.raises(RenderError, match=re.escape(message)):
+        render_html(result, make_customers(result), ctx, tmp_path)
+
+
+def test_missing_template_is_named(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match=r"template 'nope\.html'"):
+        render_template("nope.html", {}, tmp_path)
+
+
+def test_logo_is_embedded(tmp_path: Path) -> None:
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    result = make_result(2, logo=str(logo))
+    _, soup = _render(result, RenderContext("2026-11-22"), tmp_path)
+    assert soup.select_one("img.cover-logo")["src"].startswith("data:image/svg+xml;base64,")
+
+
+def test_filters() -> None:
+    assert num(1234567) == "1,234,567"
+    assert num(12.345) == "12.3"
+    assert num(0.1234) == "0.12"
+    assert num(None) == num(float("nan")) == "–"
+    assert int_fmt(2231.6) == "2,232"
+    assert pct(0.1234) == "12.3%"
+    assert pct(0.5, 0) == "50%"
+    assert signed(1.2) == "+1.20σ" and signed(-0.004) == "0.00σ"
+    assert times(1.43) == "1.4×"
+    template = environment(None).from_string("{{ 1234.5|money }} {{ 12.3|money }} {{ -250|money }} {{ x|money }}")
+    assert template.render(currency="€", x=None) == "€1,234 €12.30 -€250 –"

@@ -1,0 +1,135 @@
+"""PDF brief: pages, outline, running header and footer, metadata, one-page summary, offline fetching."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from reportgen.charts import build_charts
+from reportgen.errors import RenderError
+from reportgen.render import RenderContext
+from reportgen.render.pdf import LocalOnlyFetcher, render_pdf
+from reportgen.resources import templates_dir
+from reportgen.result import AnalysisResult
+from tests.factories import make_customers, make_result
+
+SECTIONS = ("Executive summary", "Contents", "Segment overview", "Segment profiles", "All recommendations",
+            "Appendix: method and data quality")
+
+
+def _render(result: AnalysisResult, out: Path, charts: bool = True, template_dir: Path | None = None) -> PdfReader:
+    svgs, notes = build_charts(result) if charts else ({}, {})
+    ctx = RenderContext("2026-11-22T09:30:00+00:00", template_dir, svgs, notes)
+    (path,) = render_pdf(result, make_customers(result), ctx, out)
+    assert path == out / "report.pdf"
+    return PdfReader(path)
+
+
+def _text(reader: PdfReader, index: int) -> str:
+    return " ".join(reader.pages[index].extract_text().split())
+
+
+def _outline(entries: list, depth: int = 0) -> list[tuple[int, str]]:
+    titles = []
+    for entry in entries:
+        if isinstance(entry, list):
+            titles += _outline(entry, depth + 1)
+        else:
+            titles.append((depth, entry.title))
+    return titles
+
+
+@pytest.fixture(scope="module")
+def result() -> AnalysisResult:
+    return make_result(5)
+
+
+@pytest.fixture(scope="module")
+def reader(result: AnalysisResult, tmp_path_factory: pytest.TempPathFactory) -> PdfReader:
+    return _render(result, tmp_path_factory.mktemp("pdf"))
+
+
+def test_pages_and_metadata(result: AnalysisResult, reader: PdfReader) -> None:
+    assert len(reader.pages) > 5
+    assert reader.metadata.title == result.report.title
+    assert reader.metadata.author == result.report.author
+    assert reader.metadata.creation_date.year == 2026
+    width, height = (float(v) for v in reader.pages[0].mediabox[2:])
+    assert (round(width), round(height)) == (595, 842)  # A4 in points
+
+
+def test_outline_holds_sections_and_segments(result: AnalysisResult, reader: PdfReader) -> None:
+    outline = _outline(reader.outline)
+    top = [title for depth, title in outline if depth == 0]
+    assert list(SECTIONS) == [t for t in top if t in SECTIONS]
+    nested = [title for depth, title in outline if depth == 1]
+    assert all(s.name in nested for s in result.segments)
+    assert result.report.title not in top  # the cover title is not a section
+
+
+def test_summary_is_page_two_and_complete(result: AnalysisResult, reader: PdfReader) -> None:
+    summary = _text(reader, 1)
+    assert "Executive summary" in summary
+    assert all(s.name in summary for s in result.segments)
+    assert "Key findings" in summary and result.highlights[-1] in summary
+    assert _text(reader, 2).count("Contents") == 1  # the summary ended on its own page
+
+
+def test_running_header_footer_and_toc_numbers(result: AnalysisResult, reader: PdfReader) -> None:
+    pages = len(reader.pages)
+    summary = _text(reader, 1)
+    assert f"Page 2 of {pages}" in summary
+    assert result.report.title in summary and result.report.period in summary
+    assert "Page 1 of" not in _text(reader, 0)  # the cover has no furniture
+    contents = _text(reader, 2)
+    assert re.search(r"Executive summary ?\.{5,} ?2\b", contents)
+    assert re.search(r"All recommendations ?\.{5,} ?\d+\b", contents)
+    assert all(f"Page {i + 1} of {pages}" in _text(reader, i) for i in range(1, pages))
+
+
+def test_six_segments_keep_a_one_page_summary(tmp_path: Path) -> None:
+    result = make_result(6)
+    reader = _render(result, tmp_path, charts=False)
+    summary = _text(reader, 1)
+    assert all(s.name in summary for s in result.segments) and result.highlights[-1] in summary
+    assert "Contents" in _text(reader, 2)
+
+
+def test_letter_page_size(tmp_path: Path) -> None:
+    base = make_result(2)
+    reader = _render(dataclasses.replace(base, report=dataclasses.replace(base.report, page_size="Letter")),
+                     tmp_path, charts=False)
+    assert tuple(round(float(v)) for v in reader.pages[0].mediabox[2:]) == (612, 792)
+
+
+def test_user_template_is_used(tmp_path: Path) -> None:
+    (tmp_path / "_cover.html").write_text('<section class="cover" id="cover"><p>Board pack {{ report.period }}</p>'
+                                         "</section>")
+    reader = _render(make_result(2), tmp_path, charts=False, template_dir=tmp_path)
+    assert "Board pack 2026-Q3" in _text(reader, 0)
+
+
+@pytest.mark.parametrize("url", ["https://example.com/logo.png", "file:///etc/hostname"])
+def test_outside_resources_are_refused(tmp_path: Path, url: str) -> None:
+    (tmp_path / "_cover.html").write_text(f'<section class="cover" id="cover"><img src="{url}"></section>')
+    with pytest.raises(RenderError, match="refused to load"):
+        _render(make_result(2), tmp_path, charts=False, template_dir=tmp_path)
+
+
+def test_sandbox_refuses_attribute_escape(tmp_path: Path) -> None:
+    (tmp_path / "_cover.html").write_text("{{ ''.__class__.__mro__ }}")
+    with pytest.raises(RenderError, match="sandbox"):
+        _render(make_result(2), tmp_path, charts=False, template_dir=tmp_path)
+
+
+def test_fetcher_allows_only_data_and_template_files(tmp_path: Path) -> None:
+    fetcher = LocalOnlyFetcher([templates_dir()])
+    assert fetcher.fetch("data:text/plain;base64,aGk=").url.startswith("data:")
+    assert fetcher.fetch((templates_dir() / "report.css").as_uri()) is not None
+    for url in ("http://example.com/a.css", (tmp_path / "x.css").as_uri(), "ftp://example.com/x"):
+        with pytest.raises(ValueError, match="refused"):
+            fetcher.fetch(url)
