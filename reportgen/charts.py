@@ -18,7 +18,7 @@ from reportgen.result import AnalysisResult, MapPoint, Segment
 FONT = "DejaVu Sans, sans-serif"
 WIDTH = 540
 NEUTRAL, FAINT, INK = "#9aa5b1", "#d5dade", "#333333"
-MAX_POINTS = 1_200  # enough to show the structure; more only overplots and slows the PDF down
+MAX_POINTS = 1_000  # enough to show the structure; more only overplots and slows the PDF down
 MAX_TRAITS, MAX_LEVELS = 8, 16  # bars per trait chart, category levels per composition chart
 # vl-convert measures text about ten times faster in its bundled Liberation Sans ("sans-serif") than in an
 # installed font, and measuring dominates conversion time. DejaVu Sans, the font the report uses, runs up to 15%
@@ -186,6 +186,11 @@ def _scope_ids(svg: str, prefix: str) -> str:
     """Prefix element ids so several inline SVGs in one page never resolve each other's gradients or clips."""
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
     return re.sub(r'url\(#([^)]+)\)', rf'url(#{prefix}-\1)', re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg))
+
+
+def warm_up() -> None:
+    """Start vl-convert's JavaScript engine (a few hundred ms, paid once per process)."""
+    vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}}, allowed_base_urls=[])
 
 
 def to_svg(name: str, chart: alt.TopLevelMixin) -> str:

@@ -104,6 +104,9 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
       reportgen run customers.csv -o out/ --period 2026-10 --title "October customer brief"
       reportgen run -c reportgen.toml --k 5 --formats pdf,json
     """
+    from reportgen.render import preload
+
+    preload(formats or ["pdf", "html"])
     from reportgen.pipeline import build_report
 
     overrides = {"output.dir": _absolute(output), "report.period": period, "report.title": title,

@@ -43,7 +43,7 @@ from reportgen.segment import FittedModel, export_model, order_by_size, transfor
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac", "#2f4b7c", "#a05195", "#d45087", "#665191", "#ffa600")
-MAP_POINTS = 2000
+MAP_POINTS = 1000
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def test_sample_result_is_complete(sample_analysis) -> None:
             assert rec.fallback or rec.evidence
     assert 3 <= len(result.highlights) <= 5
     assert dict(result.roles)["monetary"] == "total_spend"
-    assert len(result.segment_map.points) == 2000
+    assert len(result.segment_map.points) == 1000
 
 
 def test_profiles_are_business_units_not_scaled(sample_analysis) -> None:

@@ -43,3 +43,28 @@ def renderer(name: str) -> Renderer:
     from reportgen.render import csvout, html, jsonout, pdf  # noqa: F401  (registration side effect)
 
     return RENDERERS[name]
+
+
+def preload(formats: list[str]) -> None:
+    """Import and warm up the rendering libraries in a background thread.
+
+    WeasyPrint, Altair and vl-convert take a second or more to import and initialise; doing it while the
+    analysis runs (mostly in native code that releases the GIL) takes that time off the critical path.
+    The thread is not a daemon, so the interpreter never exits halfway through an import.
+    """
+    import threading
+
+    def warm_up() -> None:
+        try:
+            if {"html", "pdf"} & set(formats):
+                from reportgen import charts
+
+                charts.warm_up()
+            if "pdf" in formats:
+                from reportgen.render import pdf
+
+                pdf.warm_up()
+        except Exception:  # noqa: BLE001 - warming up is an optimisation; the real render reports errors
+            return
+
+    threading.Thread(target=warm_up, name="reportgen-preload").start()

@@ -43,6 +43,11 @@ class LocalOnlyFetcher(URLFetcher):
         raise ValueError(f"refused to load {url}: only data: URLs and files in the template folders are allowed")
 
 
+def warm_up() -> None:
+    """Initialise fonts and the layout engine once (the first document of a process pays for it)."""
+    weasyprint.HTML(string="<p>reportgen</p>").render()
+
+
 @register("pdf")
 def render_pdf(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext, out_dir: Path) -> list[Path]:
     """Write ``report.pdf`` into ``out_dir``.
