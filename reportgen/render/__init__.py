@@ -64,7 +64,7 @@ def preload(formats: list[str]) -> None:
                 from reportgen.render import pdf
 
                 pdf.warm_up()
-        except Exception:  # noqa: BLE001 - warming up is an optimisation; the real render reports errors
+        except Exception:  # warming up is only an optimisation; the real render reports any error
             return
 
     threading.Thread(target=warm_up, name="reportgen-preload").start()
