@@ -137,6 +137,9 @@ class SegmentationConfig(_Section):
     k_min: int = Field(2, ge=2, description="Smallest K tried when k = 'auto'.")
     k_max: int = Field(10, ge=2, le=30, description="Largest K tried when k = 'auto'.")
     scaling: Literal["standard", "robust"] = Field("standard", description="Scaling of numeric features.")
+    log_features: list[str] | None = Field(
+        None, description="Features put on a signed log scale before scaling (heavy-tailed spend, counts); "
+        "none for customer tables and spend/count features for transaction logs when unset.")
     pca: Literal["off"] | int | float = Field(
         "off", description="PCA before K-Means: 'off', a component count, or a variance share in (0, 1).")
     seed: int = Field(42, description="Random seed (K-Means init, sampling): same seed, same result.")

@@ -8,8 +8,6 @@ match scores the sum of |z| of the metrics its condition reads, and names are ha
 from __future__ import annotations
 
 import functools
-import math
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +15,16 @@ from typing import Any
 
 from reportgen.errors import ConfigError
 from reportgen.expressions import Expression, ExpressionError
+from reportgen.metrics import (
+    SegmentMetrics,
+    finite_number,
+    parse_condition,
+    read_tables,
+    role_of_metric,
+    traits_text,
+    unknown_keys,
+)
 from reportgen.resources import package_data
-from reportgen.rules import SegmentMetrics, parse_condition, role_of_metric, traits_text
 
 ROLE_LABELS = {
     "monetary": "spend", "frequency": "purchase frequency", "recency": "days since last purchase",
@@ -41,15 +47,11 @@ class NameRule:
     score: float | None = None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _parse_entry(raw: Any, index: int, source: str) -> tuple[NameRule | None, list[str]]:
     if not isinstance(raw, dict):
         return None, [f"{source}: name #{index}: expected a [[name]] table but received {raw!r}"]
     label, when_text, band, score = raw.get("label"), raw.get("when"), raw.get("all_z_within"), raw.get("score")
-    problems = [f"unknown key '{key}' but received {value!r}" for key, value in raw.items() if key not in _KEYS]
+    problems = unknown_keys(raw, _KEYS)
     if not (isinstance(label, str) and label.strip()):
         problems.append(f"'label' must be non-empty text but received {label!r}")
     if (when_text is None) == (band is None):
@@ -61,9 +63,9 @@ def _parse_entry(raw: Any, index: int, source: str) -> tuple[NameRule | None, li
         problems += [problem] if problem else []
     elif when_text is not None:
         problems.append(f"'when' must be a condition text but received {when_text!r}")
-    if band is not None and not (_is_number(band) and band > 0):
+    if band is not None and not (finite_number(band) is not None and band > 0):
         problems.append(f"'all_z_within' must be a positive number but received {band!r}")
-    if score is not None and not (_is_number(score) and score >= 0):
+    if score is not None and not (finite_number(score) is not None and score >= 0):
         problems.append(f"'score' must be a number >= 0 but received {score!r}")
     where = f"{source}: name '{label}'" if isinstance(label, str) and label else f"{source}: name #{index}"
     if problems:
@@ -80,16 +82,8 @@ def load_names(path: Path | None = None) -> tuple[NameRule, ...]:
     ConfigError
         Listing every problem, each naming the file, the entry and the value received.
     """
-    path = path or package_data("names.toml")
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot be read as TOML ({exc})") from None
-    raw_names = data.get("name")
-    problems = [f"{path}: unknown top-level key '{k}' but received {v!r}" for k, v in data.items() if k != "name"]
-    if not isinstance(raw_names, list) or not raw_names:
-        problems.append(f"{path}: expected one or more [[name]] tables but received {raw_names!r}")
-        raw_names = []
+    path = Path(path or package_data("names.toml"))
+    raw_names, problems = read_tables(path, "name")
     entries: list[NameRule] = []
     for index, raw in enumerate(raw_names, 1):
         entry, found = _parse_entry(raw, index, str(path))
@@ -107,7 +101,7 @@ _builtin_names = functools.cache(load_names)
 
 def _z_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {name: float(v) for name, v in metrics.items()
-            if name.startswith("z_") and role_of_metric(name) and _is_number(v)}
+            if name.startswith("z_") and role_of_metric(name) and finite_number(v) is not None}
 
 
 def z_phrase(zs: Iterable[tuple[str, float]]) -> str:

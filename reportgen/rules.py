@@ -1,17 +1,15 @@
 """The rulebook: segment metrics in, recommendations with their evidence out.
 
 Rules are TOML tables whose ``when`` is a condition in :mod:`reportgen.expressions` over a segment's metrics
-and whose ``action`` is a sandboxed Jinja template. Everything is validated at load so a broken rule fails
-before the analysis runs, with every problem listed at once.
+(named as in :mod:`reportgen.metrics`) and whose ``action`` is a sandboxed Jinja template. Everything is
+validated at load so a broken rule fails before the analysis runs, with every problem listed at once.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,29 +17,33 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from reportgen.config import ROLE_NAMES
 from reportgen.errors import ConfigError
-from reportgen.expressions import MAX_EXPONENT, Expression, ExpressionError, parse
+from reportgen.expressions import MAX_EXPONENT, Expression, ExpressionError
+from reportgen.metrics import (
+    SegmentMetrics,
+    evidence_text,
+    finite_number,
+    metric_hints,
+    metric_names_valid,
+    missing_reason,
+    parse_condition,
+    read_tables,
+    role_of_metric,
+    template_filters,
+    traits_text,
+    unknown_keys,
+)
 from reportgen.resources import package_data
 from reportgen.result import Evidence, Recommendation
 
-GENERAL_METRICS = ("size", "share", "value_share", "silhouette", "k")
-ROLE_PREFIXES = ("z_", "mean_", "median_", "base_mean_", "ratio_")
-RFM_METRICS = ("r_score", "f_score", "m_score", "rfm_top_group", "rfm_share_champions", "rfm_share_at_risk")
+# The metric vocabulary and condition parsing live in reportgen.metrics; callers still import these from here
+# because they are part of what a rulebook is.
+__all__ = ["Rule", "Rulebook", "SegmentMetrics", "load_rulebook", "metric_names_valid", "parse_condition",
+           "recommend", "role_of_metric"]
+
 TEMPLATE_VARIABLES = ("segment", "audience", "traits", "traits_text")
-KNOWN_METRICS = GENERAL_METRICS + tuple(p + r for p in ROLE_PREFIXES for r in ROLE_NAMES) + RFM_METRICS
 _KEYS = ("id", "title", "action", "rationale", "priority", "when", "fallback")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-@dataclass(frozen=True)
-class SegmentMetrics:
-    """What rules and names see of one segment: its scalar metrics and its defining traits."""
-
-    segment_id: int
-    name: str
-    metrics: dict[str, float | str]
-    traits: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,71 +73,6 @@ class Rulebook:
         return next(rule for rule in self.rules if rule.fallback)
 
 
-def role_of_metric(name: str) -> str | None:
-    """The role a metric needs (``z_income`` → ``income``; ``value_share`` → ``monetary``), else None."""
-    if name == "value_share":
-        return "monetary"
-    for prefix in ROLE_PREFIXES:
-        if name.startswith(prefix) and name[len(prefix):] in ROLE_NAMES:
-            return name[len(prefix):]
-    return None
-
-
-def _is_rfm(name: str) -> bool:
-    return name.startswith("rfm_") or name.endswith("_score")
-
-
-def metric_names_valid(names: Iterable[str]) -> list[str]:
-    """The names that are not segment-metric vocabulary, sorted (empty when all are valid)."""
-    return sorted({n for n in names if n not in GENERAL_METRICS and not role_of_metric(n) and not _is_rfm(n)})
-
-
-def _missing_reason(missing: Iterable[str]) -> str:
-    missing = sorted(missing)
-    roles = sorted({role for name in missing if (role := role_of_metric(name))})
-    rfm = [name for name in missing if _is_rfm(name)]
-    other = [name for name in missing if not role_of_metric(name) and not _is_rfm(name)]
-    parts = [f"needs role{'s' * (len(roles) > 1)} " + ", ".join(f"'{r}'" for r in roles)] if roles else []
-    parts += [f"needs RFM metrics from a transaction log ({', '.join(rfm)})"] if rfm else []
-    parts += [f"needs metric{'s' * (len(other) > 1)} " + ", ".join(f"'{n}'" for n in other)] if other else []
-    return "; ".join(parts)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _formatter(fmt: Callable[[float], str], missing: str | None = None) -> Callable[[Any], str]:
-    """Wrap a number format so text, None and NaN come out readable instead of failing the render."""
-    def apply(value: Any) -> str:
-        number = _number(value)
-        return fmt(number) if number is not None else missing or str(value)
-    return apply
-
-
-int_fmt = _formatter(lambda n: f"{round(n):,}")  # 12345.6 → '12,346'
-pct = _formatter(lambda n: f"{n * 100:.1f}%")  # 0.123 → '12.3%'
-times = _formatter(lambda n: f"{n:.1f}×", "n/a")  # 1.83 → '1.8×'
-num = _formatter(lambda n: f"{n:,.0f}" if abs(n) >= 100 else f"{n:.1f}" if abs(n) >= 10 else f"{n:.2f}")
-
-
-def money(value: Any, currency: str = "$") -> str:
-    """1234.5 → '$1,235'; 12.5 → '$12.50'; the sign goes before the symbol."""
-    number = _number(value)
-    if number is None:
-        return str(value)
-    sign, number = "-" * (number < 0), abs(number)
-    return f"{sign}{currency}{number:,.0f}" if number >= 100 else f"{sign}{currency}{number:,.2f}"
-
-
-def traits_text(traits: Iterable[str]) -> str:
-    """["High Income", "Low Age"] → 'high Income, low Age' (for use mid-sentence)."""
-    words = [t[:1].lower() + t[1:] if t[1:2].islower() else t for t in traits]
-    return ", ".join(words) if words else "none stands out from the base"
-
-
 class _Sandbox(SandboxedEnvironment):
     """The Jinja sandbox, also refusing huge powers and repetitions that would exhaust time or memory."""
 
@@ -144,14 +81,14 @@ class _Sandbox(SandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         repeated = any(isinstance(v, (str, list, tuple)) for v in (left, right))
         limit = 10_000 if repeated else MAX_EXPONENT if operator == "**" else math.inf
-        if abs(_number(right) or 0) > limit or (repeated and abs(_number(left) or 0) > limit):
+        if abs(finite_number(right) or 0) > limit or (repeated and abs(finite_number(left) or 0) > limit):
             raise SecurityError(f"'{operator}' with such large operands is not allowed")
         return super().call_binop(context, operator, left, right)
 
 
 def _environment(currency: str) -> SandboxedEnvironment:
     env = _Sandbox(undefined=StrictUndefined, autoescape=False)
-    env.filters.update(int_fmt=int_fmt, pct=pct, times=times, num=num, money=lambda v: money(v, currency))
+    env.filters.update(template_filters(currency))
     return env
 
 
@@ -163,7 +100,7 @@ def _check_action(text: str, env: SandboxedEnvironment) -> tuple[frozenset[str],
     except TemplateSyntaxError as exc:
         return frozenset(), [f"'action' has a template syntax error on line {exc.lineno}: {exc.message} in {text!r}"]
     if unknown := metric_names_valid(variables):
-        return frozenset(), [f"'action' uses unknown variable(s) {_hinted(unknown)} in {text!r}"]
+        return frozenset(), [f"'action' uses unknown variable(s) {metric_hints(unknown)} in {text!r}"]
     private = {n.attr for n in tree.find_all(nodes.Getattr) if n.attr.startswith("_")}
     private |= {str(n.arg.value) for n in tree.find_all(nodes.Getitem)
                 if isinstance(n.arg, nodes.Const) and str(n.arg.value).startswith("_")}
@@ -177,15 +114,6 @@ def _check_action(text: str, env: SandboxedEnvironment) -> tuple[frozenset[str],
     return frozenset(variables), []
 
 
-def _hint(name: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _hinted(names: Iterable[str]) -> str:
-    return ", ".join(f"'{name}'{_hint(name, KNOWN_METRICS)}" for name in names)
-
-
 _CHECKS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "id": (lambda v: isinstance(v, str) and _ID.fullmatch(v), "letters, digits, '-', '_' or '.'"),
     "title": (lambda v: isinstance(v, str) and v.strip(), "non-empty text"),
@@ -197,24 +125,13 @@ _CHECKS: dict[str, tuple[Callable[[Any], Any], str]] = {
 }
 
 
-def parse_condition(text: str) -> tuple[Expression | None, str | None]:
-    """Parse a ``when`` condition and check its metric names: the expression, or None and the problem."""
-    try:
-        when = parse(text, conditions=True)
-    except ExpressionError as exc:
-        return None, f"'when' is invalid: {exc} in {text!r}"
-    unknown = metric_names_valid(when.names)
-    return (None, f"'when' uses unknown metric(s) {_hinted(unknown)} in {text!r}") if unknown else (when, None)
-
-
 def _parse_rule(raw: Any, index: int, source: str, env: SandboxedEnvironment) -> tuple[Rule | None, list[str]]:
     if not isinstance(raw, dict):
         return None, [f"{source}: rule #{index}: expected a [[rule]] table but received {raw!r}"]
     rule_id, when_text, fallback, when = raw.get("id"), raw.get("when"), raw.get("fallback") is True, None
     where = f"{source}: rule '{rule_id}'" if isinstance(rule_id, str) and rule_id else f"{source}: rule #{index}"
     problems = [f"missing key '{key}'" for key in _KEYS[:5] if key not in raw]
-    problems += [f"unknown key '{key}'{_hint(key, _KEYS)} but received {value!r}"
-                 for key, value in raw.items() if key not in _CHECKS]
+    problems += unknown_keys(raw, _KEYS)
     problems += [f"'{key}' must be {expected} but received {raw[key]!r}"
                  for key, (valid, expected) in _CHECKS.items() if key in raw and not valid(raw[key])]
     if fallback and str(when_text or "true").strip().lower() != "true":
@@ -238,20 +155,7 @@ def _parse_rule(raw: Any, index: int, source: str, env: SandboxedEnvironment) ->
 
 def _read(path: Path, env: SandboxedEnvironment) -> tuple[list[Rule], list[str]]:
     source = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return [], [f"{source}: rules file not found"]
-    except tomllib.TOMLDecodeError as exc:
-        return [], [f"{source}: not valid TOML ({exc})"]
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{source}: cannot be read ({exc})"]
-    problems = [f"{source}: unknown top-level key '{key}' (rules are [[rule]] tables) but received {value!r}"
-                for key, value in data.items() if key != "rule"]
-    raw_rules = data.get("rule", [])
-    if not isinstance(raw_rules, list) or not raw_rules:
-        problems.append(f"{source}: expected one or more [[rule]] tables but received {raw_rules!r}")
-        raw_rules = []
+    raw_rules, problems = read_tables(path, "rule")
     rules, first_seen = [], {}
     for index, raw in enumerate(raw_rules, 1):
         rule, found = _parse_rule(raw, index, source, env)
@@ -298,21 +202,6 @@ def load_rulebook(path: Path | None = None, mode: str = "extend") -> Rulebook:
     return Rulebook(tuple(merged.values()))
 
 
-def evidence_text(name: str, metrics: Mapping[str, Any]) -> str:
-    """A short readable statement of one metric, e.g. ``z_recency = +1.20 (mean 74 vs 49 base)``."""
-    value, role = metrics[name], role_of_metric(name)
-    if isinstance(value, str):
-        return f"{name} = {value}"
-    mean, base = metrics.get(f"mean_{role}"), metrics.get(f"base_mean_{role}")
-    if name.startswith("z_") and mean is not None and base is not None:
-        return f"{name} = {value:+.2f} (mean {num(mean)} vs {num(base)} base)"
-    if name.startswith("ratio_"):
-        return f"{name} = {times(value)} the base"
-    if name in ("share", "value_share") or name.startswith("rfm_share_"):
-        return f"{name} = {pct(value)}"
-    return f"{name} = {value:+.2f}" if name.startswith("z_") else f"{name} = {num(value)}"
-
-
 def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
               currency: str = "$") -> tuple[list[Recommendation], list[tuple[str, str]]]:
     """Fire the rules on every segment: its recommendations by priority then id, the fallback if none fired.
@@ -330,7 +219,7 @@ def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
         fired = []
         for rule in (r for r in rulebook.rules if not r.fallback):
             if missing := rule.requires - segment.metrics.keys():
-                not_applicable.setdefault(rule.id, _missing_reason(missing))
+                not_applicable.setdefault(rule.id, missing_reason(missing))
                 continue
             try:
                 if bool(rule.when.evaluate(segment.metrics)):  # type: ignore[union-attr]
@@ -338,7 +227,7 @@ def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
             except ExpressionError as exc:
                 raise ConfigError(f"{rule.source}: rule '{rule.id}': 'when' fails on segment '{segment.name}': "
                                   f"{exc}") from None
-        audience = int(_number(segment.metrics.get("size")) or 0)
+        audience = int(finite_number(segment.metrics.get("size")) or 0)
         context = {**segment.metrics, "segment": segment.name, "audience": audience,
                    "traits": list(segment.traits), "traits_text": traits_text(segment.traits)}
         for rule in sorted(fired or [rulebook.fallback], key=lambda r: (r.priority, r.id)):

@@ -45,9 +45,21 @@ def build_preprocessor(numeric: tuple[str, ...], categorical: tuple[str, ...], c
     return Pipeline(steps)
 
 
+def signed_log(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``sign(x) · log1p(|x|)`` on ``columns``: tames heavy tails and keeps negative values (returns) negative."""
+    if not columns:
+        return frame
+    frame = frame.copy()
+    for column in columns:
+        values = frame[column].to_numpy(dtype=np.float64)
+        frame[column] = np.sign(values) * np.log1p(np.abs(values))
+    return frame
+
+
 def transform(frame: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[str, ...],
-              cfg: SegmentationConfig) -> tuple[np.ndarray, Pipeline]:
-    """Fit the preprocessor and return the model-space matrix with it."""
+              cfg: SegmentationConfig, log_features: tuple[str, ...] = ()) -> tuple[np.ndarray, Pipeline]:
+    """Fit the preprocessor and return the model-space matrix with it (``log_features`` log-scaled first)."""
+    frame = signed_log(frame, log_features)
     if isinstance(cfg.pca, int) and cfg.pca != "off":
         width = len(numeric) + sum(frame[c].nunique() for c in categorical)
         cfg = cfg.model_copy(update={"pca": min(cfg.pca, width, len(frame))})
@@ -79,11 +91,11 @@ def order_by_size(model: KMeans, matrix: np.ndarray, preprocessor: Pipeline) -> 
 
 
 def export_model(fitted: FittedModel, numeric: tuple[str, ...], categorical: tuple[str, ...],
-                 names: list[str], seed: int) -> dict:
+                 names: list[str], seed: int, log_features: tuple[str, ...] = ()) -> dict:
     """The model as plain JSON data (never a pickle): enough to assign new customers later."""
     columns = fitted.preprocessor.named_steps["columns"]
     model: dict = {"kind": "reportgen-kmeans", "numeric": list(numeric), "categorical": list(categorical),
-                   "seed": seed}
+                   "log_features": list(log_features), "seed": seed}
     if numeric:
         scaler = columns.named_transformers_["num"]
         center = scaler.mean_ if isinstance(scaler, StandardScaler) else scaler.center_

@@ -8,19 +8,8 @@ from pathlib import Path
 import pytest
 
 from reportgen.errors import ConfigError
-from reportgen.rules import (
-    SegmentMetrics,
-    evidence_text,
-    int_fmt,
-    load_rulebook,
-    metric_names_valid,
-    money,
-    num,
-    pct,
-    recommend,
-    role_of_metric,
-    times,
-)
+from reportgen.metrics import evidence_text, int_fmt, money, num, pct, times
+from reportgen.rules import SegmentMetrics, load_rulebook, metric_names_valid, recommend, role_of_metric
 
 
 def _rule(**fields: object) -> str:
