@@ -7,6 +7,7 @@ into place. Nothing is written until everything has been computed and rendered.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from sklearn.metrics import silhouette_samples
 
 from reportgen import __version__
 from reportgen.config import Config, effective_config
-from reportgen.errors import DataError
+from reportgen.errors import ConfigError, DataError
 from reportgen.features import PreparedData, prepare
 from reportgen.highlights import highlights
 from reportgen.kselect import sample_rows, select_k
@@ -131,6 +132,18 @@ def _name_and_recommend(profiles: tuple[SegmentProfile, ...],
     return segments, ordered, tuple(not_applicable)
 
 
+def _log_features(configured: list[str] | None, prepared: PreparedData,
+                  default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Features to log-scale: the configured list (each must be a numeric feature) or the input's default."""
+    if configured is None:
+        return tuple(c for c in default if c in prepared.numeric)
+    unknown = [c for c in configured if c not in prepared.numeric]
+    if unknown:
+        raise ConfigError([f"Config value 'segmentation.log_features': {c!r} is not a numeric feature "
+                           f"(numeric features: {', '.join(prepared.numeric)})" for c in unknown])
+    return tuple(configured)
+
+
 def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     """Run the computing half and return the frozen result (nothing is written)."""
     stages = _Stages(progress)
@@ -140,11 +153,14 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     with stages.stage("clean"):
         prepared: PreparedData = prepare(table, config)
     with stages.stage("features"):
-        matrix, preprocessor = transform(prepared.frame, prepared.numeric, prepared.categorical, seg_cfg)
+        log_features = _log_features(seg_cfg.log_features, prepared)
+        matrix, preprocessor = transform(prepared.frame, prepared.numeric, prepared.categorical, seg_cfg,
+                                         log_features)
     pca = preprocessor.named_steps.get("pca")
     with stages.stage("k search"):
         selection, models = select_k(matrix, seg_cfg, len(matrix), pca.n_components_ if pca else None,
                                      float(pca.explained_variance_ratio_.sum()) if pca else None)
+        selection = dataclasses.replace(selection, log_features=log_features)
     with stages.stage("fit"):
         fitted: FittedModel = order_by_size(models[selection.chosen_k], matrix, preprocessor)
     with stages.stage("profile"):
@@ -168,7 +184,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         segment_map=segment_map, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable)
     names = [s.name for s in segments]
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name)
-    model = export_model(fitted, prepared.numeric, prepared.categorical, names, seg_cfg.seed)
+    model = export_model(fitted, prepared.numeric, prepared.categorical, names, seg_cfg.seed, log_features)
     return Analysis(result, customers, model, stages.timings)
 
 

@@ -118,6 +118,7 @@ class KSelection:
     scaling: str
     pca_components: int | None
     pca_variance: float | None
+    log_features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
