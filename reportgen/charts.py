@@ -12,6 +12,7 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from reportgen.charts_rfm import rfm_charts
 from reportgen.errors import RenderError
 from reportgen.result import AnalysisResult, MapPoint, Segment
 
@@ -252,4 +253,7 @@ def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]
         if s.categories:
             charts[f"categories_{s.id}"] = _categories(s)
             notes[f"categories_{s.id}"] = f"Share of each category level in {s.name} against all customers."
+    extra_charts, extra_notes = rfm_charts(result)
+    charts |= extra_charts
+    notes |= extra_notes
     return {name: to_svg(name, chart) for name, chart in charts.items()}, notes

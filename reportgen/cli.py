@@ -90,12 +90,17 @@ def main() -> None:
 @click.option("--seed", type=int, help="Random seed.")
 @click.option("--formats", callback=_formats, help="Comma-separated outputs: pdf,html,json,csv.")
 @click.option("--template-dir", type=click.Path(file_okay=False, exists=True), help="Folder of template overrides.")
+@click.option("--input", "input_kind", type=click.Choice(["auto", "customers", "transactions"]),
+              help="What the file holds (default: recognised from its columns).")
+@click.option("--as-of", help="Transaction logs: date the customer features are computed at (YYYY-MM-DD).")
+@click.option("--window", help="Transaction logs: history used before --as-of, e.g. 90D, 12M, 2Y or all.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print stage timings.")
 @_fail_cleanly
 def run(input_file: str | None, config_path: str | None, output: str | None, period: str | None,
         title: str | None, k: int | str | None, seed: int | None, formats: list[str] | None,
-        template_dir: str | None, quiet: bool, verbose: bool) -> None:
+        template_dir: str | None, input_kind: str | None, as_of: str | None, window: str | None, quiet: bool,
+        verbose: bool) -> None:
     """Segment customers and write the report (PDF, HTML, summary.json, segments.csv, model.json).
 
     \b
@@ -103,6 +108,7 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
       reportgen run
       reportgen run customers.csv -o out/ --period 2026-10 --title "October customer brief"
       reportgen run -c reportgen.toml --k 5 --formats pdf,json
+      reportgen run transactions.csv.gz --input transactions --as-of 2011-12-01 --window 12M -o out/
     """
     from reportgen.render import preload
 
@@ -111,7 +117,8 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
 
     overrides = {"output.dir": _absolute(output), "report.period": period, "report.title": title,
                  "segmentation.k": k, "segmentation.seed": seed, "output.formats": formats,
-                 "output.template_dir": _absolute(template_dir)}
+                 "output.template_dir": _absolute(template_dir), "data.input": input_kind,
+                 "transactions.as_of": as_of, "transactions.window": window}
     config = _settings(config_path, input_file, overrides)
     progress = None if quiet else (lambda stage: click.echo(f"reportgen: {stage}…", err=True))
     outcome = build_report(config, progress)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reportgen.result import DataQuality, KSelection, Recommendation, Segment
+from reportgen.result import DataQuality, KSelection, LogSummary, Recommendation, Segment
 
 
 def _pct(value: float) -> str:
@@ -10,9 +10,15 @@ def _pct(value: float) -> str:
 
 
 def highlights(segments: tuple[Segment, ...], quality: DataQuality, selection: KSelection,
-               recommendations: tuple[Recommendation, ...]) -> tuple[str, ...]:
+               recommendations: tuple[Recommendation, ...], log: LogSummary | None = None,
+               currency: str = "") -> tuple[str, ...]:
     """Sentences a manager reads first: structure, value concentration, top action, data caveats."""
     lines = []
+    if log is not None:
+        totals = dict(log.totals)
+        lines.append(f"In the window up to {log.as_of}, {int(totals.get('active_customers', 0)):,} customers placed "
+                     f"{int(totals.get('orders', 0)):,} orders worth {currency}{totals.get('revenue', 0):,.0f} net; "
+                     f"{quality.rows_segmented:,} were segmented.")
     largest = max(segments, key=lambda s: (s.size, -s.id))
     lines.append(f"{quality.rows_segmented:,} customers fall into {len(segments)} segments; the largest, "
                  f"{largest.name}, holds {_pct(largest.share)} of them.")
@@ -31,6 +37,9 @@ def highlights(segments: tuple[Segment, ...], quality: DataQuality, selection: K
     excluded = sum(c.count for c in quality.exclusions)
     changed = sum(a.count for a in quality.actions)
     caveat = f"{excluded:,} of {quality.rows_read:,} rows were excluded" if excluded else "No rows were excluded"
+    if log is not None and log.reconciliation:
+        raw, used = log.reconciliation[0].count, log.reconciliation[-1].count
+        caveat = f"{raw - used:,} of {raw:,} log lines were excluded (cancellations are netted, not dropped)"
     lines.append(f"{caveat} and cleaning changed {changed:,} values; see the appendix for each step.")
     weak = [s for s in segments if s.silhouette == s.silhouette and s.silhouette < 0.1]
     if selection.mode == "auto":

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from reportgen.config import Config
 from reportgen.features import prepare
-from reportgen.load import read_table
-from reportgen.pipeline import input_path
+from reportgen.sources import load_source
 
 
 def quality_summary(config: Config) -> str:
     """Load and clean the data as a run would and describe the outcome as plain text."""
-    table = read_table(input_path(config), config.data)
-    prepared = prepare(table, config)
+    source = load_source(config)
+    table = source.table
+    prepared = prepare(table, source.config)
     quality = prepared.quality
     lines = [f"{table.path.name}: {quality.rows_read:,} rows read, {quality.rows_segmented:,} usable customers",
              *(f"  note: {note}" for note in table.notes)]

@@ -21,11 +21,10 @@ from sklearn.metrics import silhouette_samples
 
 from reportgen import __version__
 from reportgen.config import Config, effective_config
-from reportgen.errors import ConfigError, DataError
+from reportgen.errors import ConfigError
 from reportgen.features import PreparedData, prepare
 from reportgen.highlights import highlights
 from reportgen.kselect import sample_rows, select_k
-from reportgen.load import read_table
 from reportgen.naming import name_segments
 from reportgen.profile import SegmentProfile, profile_segments, segment_metrics
 from reportgen.provenance import library_versions
@@ -39,8 +38,10 @@ from reportgen.result import (
     Segment,
     SegmentMap,
 )
+from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary, segment_metrics_rfm
 from reportgen.rules import SegmentMetrics, load_rulebook, recommend
 from reportgen.segment import FittedModel, export_model, order_by_size, transform
+from reportgen.sources import Source, load_source
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac", "#2f4b7c", "#a05195", "#d45087", "#665191", "#ffa600")
@@ -83,14 +84,6 @@ class _Stages:
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
-def input_path(config: Config) -> Path:
-    """The input file named by the config, resolved against the config's folder."""
-    path = config.resolve(config.data.path)
-    if path is None:
-        raise DataError("no input file: give one on the command line or set data.path in the config")
-    return path
-
-
 def _segment_silhouettes(matrix: np.ndarray, labels: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
     sub = labels[rows]
     if len(np.unique(sub)) < 2 or len(rows) <= len(np.unique(sub)):
@@ -112,10 +105,11 @@ def _segment_map(matrix: np.ndarray, labels: np.ndarray, seed: int) -> SegmentMa
     return SegmentMap(points, (variance[0], variance[1]), len(matrix))
 
 
-def _name_and_recommend(profiles: tuple[SegmentProfile, ...],
-                        config: Config) -> tuple[tuple[Segment, ...], tuple, tuple]:
+def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
+                        extra: dict[int, dict[str, float | str]]) -> tuple[tuple[Segment, ...], tuple, tuple]:
     k = len(profiles)
-    metrics = [SegmentMetrics(p.id, "", segment_metrics(p, k), tuple(t.text for t in p.traits)) for p in profiles]
+    metrics = [SegmentMetrics(p.id, "", segment_metrics(p, k) | extra.get(p.id, {}), tuple(t.text for t in p.traits))
+               for p in profiles]
     overrides = {int(key): value for key, value in config.segmentation.names.items() if key.isdigit()}
     fallback = {p.id: [f"{t.direction.capitalize()} {t.feature}" for t in p.traits] for p in profiles}
     names = name_segments(metrics, overrides, fallback)
@@ -147,13 +141,13 @@ def _log_features(configured: list[str] | None, prepared: PreparedData,
 def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     """Run the computing half and return the frozen result (nothing is written)."""
     stages = _Stages(progress)
-    seg_cfg = config.segmentation
     with stages.stage("load"):
-        table = read_table(input_path(config), config.data)
+        source: Source = load_source(config)
+    config, seg_cfg = source.config, source.config.segmentation
     with stages.stage("clean"):
-        prepared: PreparedData = prepare(table, config)
+        prepared: PreparedData = prepare(source.table, config)
     with stages.stage("features"):
-        log_features = _log_features(seg_cfg.log_features, prepared)
+        log_features = _log_features(seg_cfg.log_features, prepared, source.log_scaled)
         matrix, preprocessor = transform(prepared.frame, prepared.numeric, prepared.categorical, seg_cfg,
                                          log_features)
     pca = preprocessor.named_steps.get("pca")
@@ -169,21 +163,30 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         profiles = profile_segments(prepared.frame, fitted.labels, prepared.numeric, prepared.categorical,
                                     prepared.roles, silhouettes)
         segment_map = _segment_map(matrix, fitted.labels, seg_cfg.seed)
+        rfm, rfm_metrics, extra_columns = None, {}, {}
+        if source.scores is not None and source.groups is not None:
+            scores = aligned_scores(source.scores, prepared.ids)
+            rfm = rfm_summary(scores, fitted.labels, source.groups)
+            rfm_metrics = segment_metrics_rfm(scores, fitted.labels, source.groups)
+            extra_columns = customer_columns(source.table.frame, prepared.id_name, source.scores, prepared.ids)
     with stages.stage("name & recommend"):
-        segments, recommendations, not_applicable = _name_and_recommend(profiles, config)
+        segments, recommendations, not_applicable = _name_and_recommend(profiles, config, rfm_metrics)
     report = config.report
     result = AnalysisResult(
         format_version=FORMAT_VERSION,
         report=ReportMeta(report.title, report.company, report.period, report.author, report.accent_color,
                           report.page_size, report.currency, str(config.resolve(report.logo)) if report.logo else None),
-        run=RunInfo(__version__, table.path.name, table.sha256, "customers", seg_cfg.seed, library_versions(),
-                    effective_config(config)),
+        run=RunInfo(__version__, source.table.path.name, source.table.sha256, source.kind, seg_cfg.seed,
+                    library_versions(), effective_config(config)),
         data=prepared.quality, roles=tuple(prepared.roles.items()), k_selection=selection, segments=segments,
         recommendations=recommendations,
-        highlights=highlights(segments, prepared.quality, selection, recommendations),
-        segment_map=segment_map, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable)
+        highlights=highlights(segments, prepared.quality, selection, recommendations, source.log,
+                              report.currency),
+        segment_map=segment_map, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
+        transactions=source.log, rfm=rfm)
     names = [s.name for s in segments]
-    customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name)
+    customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
+                              extra_columns)
     model = export_model(fitted, prepared.numeric, prepared.categorical, names, seg_cfg.seed, log_features)
     return Analysis(result, customers, model, stages.timings)
 

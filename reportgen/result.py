@@ -218,6 +218,28 @@ class SegmentMap:
 
 
 @dataclass(frozen=True)
+class LogSummary:
+    """How a transaction log became customers: the window, the columns used, and every row accounted for."""
+
+    as_of: str
+    window: str
+    window_start: str | None
+    columns: tuple[tuple[str, str], ...]  # (role in the log, column)
+    reconciliation: tuple[Count, ...]  # raw rows, each exclusion rule, lines used
+    excluded_customers: tuple[Count, ...]
+    totals: tuple[tuple[str, float], ...]  # active customers, revenue, orders, average order value...
+
+
+@dataclass(frozen=True)
+class RfmSummary:
+    """RFM scores and groups beside the K-Means segments."""
+
+    groups: tuple[Count, ...]  # customers per RFM group, in map order
+    crosstab: tuple[tuple[int, str, int], ...]  # (segment id, RFM group, customers)
+    scores: tuple[tuple[str, int, int], ...]  # (score letter r/f/m, score 1-5, customers)
+
+
+@dataclass(frozen=True)
 class AnalysisResult:
     """Everything the reports say, computed once."""
 
@@ -233,7 +255,8 @@ class AnalysisResult:
     segment_map: SegmentMap
     value_column: str | None
     rules_not_applicable: tuple[tuple[str, str], ...] = ()  # (rule id, reason)
-    extra: dict[str, Any] = field(default_factory=dict)
+    transactions: LogSummary | None = None
+    rfm: RfmSummary | None = None
 
     @property
     def role_map(self) -> dict[str, str]:

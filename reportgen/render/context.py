@@ -124,13 +124,17 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "segments": segments,
         "colors": {s.id: safe_color(s.color) for s in result.segments},
         "config": config_sections(result.run.config),
-        "toc": _toc(segments),
+        "toc": _toc(segments, result),
+        "rfm_cells": {(seg, group): count for seg, group, count in result.rfm.crosstab} if result.rfm else {},
     }
 
 
-def _toc(segments: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
-    entries = [("summary", "Executive summary", 1), ("overview", "Segment overview", 1),
-               ("segments", "Segment profiles", 1)]
+def _toc(segments: list[dict[str, Any]], result: AnalysisResult) -> list[tuple[str, str, int]]:
+    entries = [("summary", "Executive summary", 1)]
+    entries += [("customer-base", "Customer base", 1)] if result.transactions else []
+    entries += [("overview", "Segment overview", 1)]
+    entries += [("rfm", "RFM groups", 1)] if result.rfm else []
+    entries += [("segments", "Segment profiles", 1)]
     entries += [(view["anchor"], view["s"].name, 2) for view in segments]
     entries += [("recommendations", "All recommendations", 1), ("appendix", "Appendix: method and data quality", 1)]
     return entries

@@ -42,8 +42,16 @@ def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[object
 
 @register("csv")
 def render_csv(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext, out_dir: Path) -> list[Path]:
-    """Write ``segments.csv``: customer id, segment id, segment name, distance to the centroid."""
+    """Write ``segments.csv`` (customer id, segment id and name, distance to the centroid) and, when the input
+    carried per-customer features (a transaction log), ``customers.csv`` with every feature, the R/F/M scores,
+    the RFM group and the segment."""
     names = np.asarray(customers.segment_names, dtype=object)[customers.segment]
     rows = zip(customers.ids, customers.segment, names, customers.distance, strict=True)
     header = [customers.id_name, "segment_id", "segment_name", "distance_to_centroid"]
-    return [write_rows(out_dir / "segments.csv", header, rows)]
+    written = [write_rows(out_dir / "segments.csv", header, rows)]
+    if customers.columns:
+        extra = list(customers.columns)
+        columns = [customers.ids, *customers.columns.values(), customers.segment, names]
+        written.append(write_rows(out_dir / "customers.csv", [customers.id_name, *extra, "segment_id", "segment_name"],
+                                  zip(*columns, strict=True)))
+    return written
