@@ -11,11 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from reportgen.config import Config, DataConfig, FeaturesConfig
+from reportgen.config import Config, DataConfig, FeaturesConfig, TransactionsConfig
 from reportgen.errors import ConfigError
 from reportgen.load import read_table
 from reportgen.roles import infer_roles, suggest_totals
 from reportgen.schema import infer_schema
+from reportgen.transactions import detect_log_columns, log_header, looks_like_log
 
 
 def toml_value(value: Any) -> str:
@@ -51,16 +52,40 @@ def _section(name: str, model: type[BaseModel], values: dict[str, Any]) -> list[
             lines.append(f"{key} = {toml_value(values[key])}")
         else:
             default = info.get_default(call_default_factory=True)
-            shown = toml_value(default) if default is not None and default != {} else '""' if default is None else "{}"
+            shown = "(unset)" if default is None else toml_value(default)
             lines.append(f"# {key} = {shown}")
     for key, sub in nested:
         lines += ["", *_section(f"{name}.{key}", sub, values.get(key, {}))]
     return lines
 
 
+def _log_config_text(input_file: Path, data: DataConfig) -> str | None:
+    """The commented TOML text for a transaction log (its column mapping), or None when it is not a log."""
+    transactions = TransactionsConfig()
+    if not looks_like_log(input_file, data, transactions):
+        return None
+    mapping = detect_log_columns(log_header(input_file, data), transactions)
+    values: dict[str, dict[str, Any]] = {
+        "data": {"path": str(input_file), "input": "transactions"},
+        "transactions": {k: v for k, v in vars(mapping).items() if v} if mapping else {},
+    }
+    header_lines = [f"# reportgen config for the transaction log {input_file.name}, written by `reportgen init`.",
+                    "# Column roles were recognised from the header; commented keys show their defaults.", ""]
+    body: list[str] = []
+    for name, info in Config.model_fields.items():
+        if name in ("base_dir", "features", "cleaning"):
+            continue
+        body += [*_section(name, info.annotation, values.get(name, {})), ""]
+    return "\n".join(header_lines + body)
+
+
 def initial_config_text(input_file: Path) -> str:
-    """The commented TOML text for ``input_file``, with inferred id, features, dates and roles."""
+    """The commented TOML text for ``input_file``, with inferred id, features, dates and roles (or, for a
+    transaction log, its column mapping)."""
     data = DataConfig(path=str(input_file))
+    log_text = _log_config_text(input_file, data)
+    if log_text is not None:
+        return log_text
     table = read_table(input_file, data)
     schema = infer_schema(table.frame, FeaturesConfig())
     numeric = [*schema.numeric, *(f"{c}_days" for c, _ in schema.dates)]

@@ -75,3 +75,14 @@ def test_report_shows_customer_base_and_rfm(retail_run: Path) -> None:
         assert heading in text
     html = (retail_run / "report.html").read_text()
     assert 'id="customer-base"' in html and 'id="rfm"' in html
+
+
+def test_init_recognises_a_log(datasets_dir: Path, tmp_path: Path) -> None:
+    config = tmp_path / "log.toml"
+    result = CliRunner().invoke(main, ["init", str(datasets_dir / "online_retail.csv.gz"), "-o", str(config)])
+    assert result.exit_code == 0, result.output
+    text = config.read_text()
+    assert 'input = "transactions"' in text
+    for line in ('customer = "CustomerID"', 'invoice = "InvoiceNo"', 'timestamp = "InvoiceDate"',
+                 'quantity = "Quantity"', 'unit_price = "UnitPrice"', 'product = "StockCode"'):
+        assert line in text
