@@ -23,8 +23,6 @@ from reportgen.transactions import ID_COLUMN, aggregate_log, looks_like_log
 LOG_ROLES = {"monetary": "monetary", "frequency": "frequency", "recency": "recency_days", "tenure": "tenure_days"}
 # Heavy-tailed spend and counts: K-Means on raw values would give one giant segment and a few outliers.
 LOG_SCALED = ("monetary", "frequency", "avg_order_value", "distinct_products", "recent_spend", "mean_days_between")
-# Bookkeeping columns of the aggregation: written to customers.csv, never features (monetary covers them).
-LOG_BOOKKEEPING = ["gross", "returned"]
 
 
 @dataclass(frozen=True)
@@ -58,13 +56,11 @@ def input_kind(path: Path, config: Config) -> str:
 
 
 def _log_config(config: Config) -> Config:
-    """The user's config plus the id, roles and exclusions an aggregated log needs (user settings win)."""
+    """The user's config plus the id and roles an aggregated log needs (user settings win)."""
     roles: dict[str, Any] = config.features.roles.model_dump()
     for role, column in LOG_ROLES.items():
         roles[role] = roles[role] or column
-    features = config.features.model_copy(update={
-        "roles": config.features.roles.model_copy(update=roles),
-        "exclude": list(dict.fromkeys([*config.features.exclude, *LOG_BOOKKEEPING]))})
+    features = config.features.model_copy(update={"roles": config.features.roles.model_copy(update=roles)})
     data = config.data.model_copy(update={"id_column": ID_COLUMN, "date_formats": {}})
     return config.model_copy(update={"features": features, "data": data})
 

@@ -110,9 +110,10 @@ def detect_log_columns(columns: list[str], cfg: TransactionsConfig) -> LogColumn
         column are found. An amount column is only looked for by name when quantity and unit price are not.
     """
     found = _roles(columns, cfg)
-    complete = found["customer"] and found["invoice"] and found["timestamp"]
-    return LogColumns(**found) if complete and (found["amount"] or (found["quantity"] and found["unit_price"])) \
-        else None  # type: ignore[arg-type]
+    priced = found["amount"] or (found["quantity"] and found["unit_price"])
+    if not (found["customer"] and found["invoice"] and found["timestamp"] and priced):
+        return None
+    return LogColumns(**found)  # type: ignore[arg-type]  # the required roles are all set here
 
 
 def _header(path: Path, data: DataConfig, notes: list[str]) -> tuple[str, list[str], str, str]:
@@ -186,9 +187,9 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _sql(path: Path, kind: str, names: list[str], sep: str, encoding: str, cols: LogColumns, data: DataConfig,
-         cfg: TransactionsConfig) -> tuple[str, str, str]:
-    """The source relation, the line table (deduplicated, typed, flagged) and the timestamp's raw text."""
+def _lines_sql(path: Path, kind: str, names: list[str], sep: str, encoding: str, cols: LogColumns,
+               data: DataConfig, cfg: TransactionsConfig) -> tuple[str, str]:
+    """SQL of the line table (one typed, flagged row per raw line) and of one timestamp that does not parse."""
     if kind == "parquet":
         src = f"read_parquet({_lit(str(path))})"
     else:
@@ -197,122 +198,159 @@ def _sql(path: Path, kind: str, names: list[str], sep: str, encoding: str, cols:
                f"escape='\"', columns={{{types}}}, encoding={_lit(encoding)}, "
                f"compression={'gzip' if kind == 'gzip' else 'none'!r})")
 
-    def text(column: str | None) -> str:
-        return f"NULLIF(trim(CAST({_q(column)} AS VARCHAR)), '')" if column else "NULL::VARCHAR"
+    def text(column: str) -> str:
+        return f"NULLIF(trim(CAST({_q(column)} AS VARCHAR)), '')"
 
-    def number(column: str | None) -> str:
-        raw = _q(column or "") if kind == "parquet" else text(column)
-        return "NULL::DOUBLE" if column is None else \
-            f"TRY_CAST({f'replace({raw}, {_lit(chr(44))}, {_lit(chr(46))})' if data.decimal == ',' else raw} AS DOUBLE)"
+    def raw(column: str) -> str:  # typed Parquet columns are used as they are
+        return _q(column) if kind == "parquet" else text(column)
+
+    def number(column: str) -> str:
+        value = raw(column)
+        if data.decimal == "," and kind != "parquet":
+            value = f"replace({value}, ',', '.')"
+        return f"TRY_CAST({value} AS DOUBLE)"
 
     stamp = text(cols.timestamp)
     ts = (f"CAST(TRY_STRPTIME({stamp}, {_lit(cfg.timestamp_format)}) AS TIMESTAMP)" if cfg.timestamp_format
-          else f"TRY_CAST({_q(cols.timestamp) if kind == 'parquet' else stamp} AS TIMESTAMP)")
-    rows = f"(SELECT *, count(*) AS n FROM {src} GROUP BY ALL)" if cfg.drop_duplicates else \
-        f"(SELECT *, 1 AS n FROM {src})"
-    typed = (f"SELECT {text(cols.customer)} AS c, {text(cols.invoice)} AS inv, {ts} AS ts, {stamp} IS NOT NULL AS "
-             f"has_ts, {number(cols.quantity)} AS qty, {number(cols.unit_price)} AS price, {number(cols.amount)} AS "
-             f"amt, {text(cols.product)} AS prod, {text(cols.country)} AS country, {text(cols.channel)} AS channel, "
-             f"n FROM {rows}")
-    value = "amt" if cols.amount else "qty * price"
+          else f"TRY_CAST({raw(cols.timestamp)} AS TIMESTAMP)")
+    fields = {"c": text(cols.customer), "inv": text(cols.invoice), "ts": ts, "has_ts": f"{raw(cols.timestamp)} IS "
+              "NOT NULL"} | {k: number(c) for k, c in (("qty", cols.quantity), ("price", cols.unit_price),
+                                                         ("amt", cols.amount)) if c}
+    optional = {k: c for k, c in (("prod", cols.product), ("country", cols.country), ("channel", cols.channel)) if c}
+    typed = ", ".join(f"{sql} AS {k}" for k, sql in (fields | {k: text(c) for k, c in optional.items()}).items())
+    # Money is summed as exact decimals so that totals, and which customers net to zero, never depend on the
+    # order in which threads add up the lines.
+    value = f"TRY_CAST(round({'amt' if cols.amount else 'qty * price'}, 6) AS DECIMAL(18, 6))"
     returns = [f"starts_with(inv, {_lit(cfg.cancel_prefix)})"] if cfg.cancel_prefix else []
     returns += [f"{'qty' if cols.quantity else 'amt'} < 0"] if cfg.negative_quantity_is_return else []
+    bad = "v IS NULL OR v = 0" + (" OR coalesce(price <= 0, false)" if cols.unit_price else "")
+    # The hash of the whole raw row is how _deduplicate finds exact duplicates.
     lines = (rf"SELECT CASE WHEN suffix(c, '.0') THEN regexp_replace(c, '^(\d+)\.0+$', '\1') ELSE c END AS cust, "
-             f"inv, ts, has_ts, {value} AS v, coalesce({' OR '.join(returns) or 'false'}, false) AS ret, "
-             f"{value} IS NULL OR {value} = 0 OR coalesce(price <= 0, false) AS bad, prod, country, channel, n "
-             f"FROM ({typed})")
-    return src, lines, f"SELECT {stamp} FROM {src} WHERE {stamp} IS NOT NULL AND {ts} IS NULL LIMIT 1"
+             f"inv, ts, has_ts, v, coalesce({' OR '.join(returns) or 'false'}, false) AS ret, {bad} AS bad, "
+             + "".join(f"{k}, " for k in optional) + "__row, 1::INTEGER AS n FROM (SELECT *, "
+             f"{value} AS v FROM (SELECT {typed}, hash({', '.join(map(_q, names))}) AS __row FROM {src}))")
+    return lines, f"SELECT {stamp} FROM {src} WHERE {stamp} IS NOT NULL AND {ts} IS NULL LIMIT 1"
 
 
 def _customers_sql(cols: LogColumns, as_of: date, recent: date) -> str:
-    """Per-customer features from the lines used; the mode of country/channel breaks ties alphabetically."""
+    """Per-customer features from the lines used: invoices first, then customers (cheaper than DISTINCT counts).
+
+    The mode of country and channel is taken over the customer's lines, ties broken alphabetically.
+    """
     modes = [c for c in ("country", "channel") if getattr(cols, c)]
     ctes = "".join(f", {c}_mode AS (SELECT cust, first({c} ORDER BY k DESC, {c}) AS {c} FROM (SELECT cust, {c}, "
                    f"count(*) AS k FROM u WHERE {c} IS NOT NULL GROUP BY ALL) GROUP BY cust)" for c in modes)
+    ctes += (", products AS (SELECT cust, count(*) AS distinct_products FROM (SELECT DISTINCT cust, prod FROM u "
+             "WHERE NOT ret AND prod IS NOT NULL) GROUP BY cust)") if cols.product else ""
     at = f"DATE '{as_of}'"
-    return (f"WITH u AS (SELECT * FROM classified WHERE rule = 0), a AS (SELECT cust, "
-            "max(CAST(ts AS DATE)) FILTER (NOT ret) AS last_day, min(CAST(ts AS DATE)) FILTER (NOT ret) AS first_day, "
-            "count(DISTINCT inv) FILTER (NOT ret) AS frequency, coalesce(sum(v) FILTER (NOT ret), 0) AS gross, "
-            "coalesce(sum(abs(v)) FILTER (ret), 0) AS returned, count(DISTINCT prod) FILTER (NOT ret) AS "
-            "distinct_products, coalesce(sum(CASE WHEN ret THEN -abs(v) ELSE v END) FILTER "
-            f"(ts >= TIMESTAMP '{recent}'), 0) AS recent_spend FROM u GROUP BY cust){ctes} "
+    return ("WITH u AS (SELECT * FROM classified WHERE rule = 0), o AS (SELECT cust, inv, ret, min(ts) AS t0, "
+            "max(ts) AS t1, sum(v) AS signed, sum(abs(v)) AS size, sum(CASE WHEN ret THEN -abs(v) ELSE v END) "
+            f"FILTER (ts >= TIMESTAMP '{recent}') AS recent FROM u GROUP BY cust, inv, ret), a AS (SELECT cust, "
+            "max(CAST(t1 AS DATE)) FILTER (NOT ret) AS last_day, min(CAST(t0 AS DATE)) FILTER (NOT ret) AS "
+            "first_day, count(inv) FILTER (NOT ret) AS frequency, coalesce(sum(signed) FILTER (NOT ret), 0) AS "
+            "gross, coalesce(sum(size) FILTER (ret), 0) AS returned, coalesce(sum(recent), 0) AS recent_spend "
+            f"FROM o GROUP BY cust){ctes} "
             f"SELECT cust AS {ID_COLUMN}, date_diff('day', last_day, {at}) AS recency_days, frequency, "
-            "gross - returned AS monetary, gross / NULLIF(frequency, 0) AS avg_order_value, "
-            f"date_diff('day', first_day, {at}) AS tenure_days, "
+            "CAST(gross - returned AS DOUBLE) AS monetary, CAST(gross AS DOUBLE) / NULLIF(frequency, 0) AS "
+            f"avg_order_value, date_diff('day', first_day, {at}) AS tenure_days, "
             "date_diff('day', first_day, last_day) / NULLIF(frequency - 1, 0) AS mean_days_between, "
-            f"{'distinct_products, ' if cols.product else ''}"
-            "least(greatest(returned / NULLIF(gross, 0), 0), 1) AS return_rate, recent_spend, "
-            + "".join(f"{c}, " for c in modes) + "gross, returned FROM a "
-            + "".join(f"LEFT JOIN {c}_mode USING (cust) " for c in modes))
+            + ("coalesce(distinct_products, 0) AS distinct_products, " if cols.product else "")
+            + "least(greatest(CAST(returned / NULLIF(gross, 0) AS DOUBLE), 0), 1) AS return_rate, "
+            "CAST(recent_spend AS DOUBLE) AS recent_spend, " + "".join(f"{c}, " for c in modes)
+            + "gross, returned FROM a " + "".join(f"LEFT JOIN {c}_mode USING (cust) " for c in modes)
+            + ("LEFT JOIN products USING (cust)" if cols.product else ""))
 
 
-def _aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str, str], cols: LogColumns,
-               cfg: TransactionsConfig, notes: list[str]) -> LogAggregate:
-    src, lines, bad_stamp = sql
-    con.execute(f"CREATE OR REPLACE TEMP TABLE lines AS {lines}")
+def _reconcile(con: duckdb.DuckDBPyConnection, path: Path, cols: LogColumns, cfg: TransactionsConfig,
+               bad_stamp: str) -> tuple[date, date | None, tuple[Count, ...]]:
+    """Check the lines, fix the window and classify every line: as-of date, window start, reconciliation."""
     raw, unparsed, first, last, numeric, nonzero = con.execute(
-        "SELECT sum(n), count(*) FILTER (has_ts AND ts IS NULL), min(ts), max(ts), count(v), "
+        "SELECT sum(n), sum(n) FILTER (has_ts AND ts IS NULL), min(ts), max(ts), count(v), "
         "count(*) FILTER (v <> 0) FROM lines").fetchone()
-    amount_cols = " × ".join(repr(c) for c in ((cols.amount,) if cols.amount else (cols.quantity, cols.unit_price)))
+    amounts = " × ".join(repr(c) for c in ((cols.amount,) if cols.amount else (cols.quantity, cols.unit_price)))
     if unparsed:
-        example = con.execute(bad_stamp).fetchone()[0]
         how = f"the format {cfg.timestamp_format!r}" if cfg.timestamp_format else "ISO dates (YYYY-MM-DD[ HH:MM])"
-        raise DataError(f"{path}: column {cols.timestamp!r} has {unparsed:,} value(s) that are not {how}, "
-                        f"e.g. {example!r}; set transactions.timestamp_format")
+        raise DataError(f"{path}: column {cols.timestamp!r} has {unparsed:,} value(s) that are not {how}, e.g. "
+                        f"{con.execute(bad_stamp).fetchone()[0]!r}; set transactions.timestamp_format")
     if first is None:
         raise DataError(f"{path}: column {cols.timestamp!r} has no dates" if raw else f"{path}: has no data rows")
     if not nonzero:
-        raise DataError(f"{path}: every line amount ({amount_cols}) is "
-                        f"{'zero' if numeric else 'missing or not a number'}")
+        raise DataError(f"{path}: every line amount ({amounts}) is {'zero' if numeric else 'missing or not a number'}")
     as_of = date.fromisoformat(cfg.as_of) if cfg.as_of else last.date() + timedelta(days=1)
     start = _window_start(as_of, cfg.window)
-    window = f"{start or 'the start'} to {as_of} (exclusive)"
+    window = f"{start or 'the first line'} to {as_of} (exclusive)"
     outside = f"ts IS NULL OR ts >= TIMESTAMP '{as_of}'" + (f" OR ts < TIMESTAMP '{start}'" if start else "")
     codes = [f"prod IN ({', '.join(_lit(c.strip()) for c in cfg.exclude_codes)})"] if cfg.exclude_codes else []
     codes += [f"prod LIKE {_lit(p)}" for p in cfg.exclude_code_patterns]
-    code_rule = " OR ".join(codes) if cols.product and codes else "false"
     con.execute(f"CREATE OR REPLACE TEMP VIEW classified AS SELECT *, CASE WHEN {outside} THEN 1 WHEN cust IS NULL "
-                f"THEN 3 WHEN {code_rule} THEN 4 WHEN bad THEN 5 ELSE 0 END AS rule FROM lines")
-    counts = [int(x or 0) for x in con.execute(
-        "SELECT sum(n) FILTER (rule = 1), sum(n - 1) FILTER (rule <> 1), count(*) FILTER (rule = 3), count(*) "
-        "FILTER (rule = 4), count(*) FILTER (rule = 5), count(*) FILTER (rule = 0), count(*) FILTER (NOT has_ts) "
-        "FROM classified").fetchone()]
-    if counts[0] == raw:
+                f"THEN 2 WHEN {' OR '.join(codes) if cols.product and codes else 'false'} THEN 3 WHEN bad THEN 4 "
+                "ELSE 0 END AS rule FROM lines")
+    # A repeated line inside the window counts once as used or excluded by a later rule; its copies are duplicates.
+    outside_n, duplicates, no_id, codes_n, bad_n, used, undated = (int(x or 0) for x in con.execute(
+        "SELECT sum(n) FILTER (rule = 1), sum(n - 1) FILTER (rule <> 1), count(*) FILTER (rule = 2), count(*) "
+        "FILTER (rule = 3), count(*) FILTER (rule = 4), count(*) FILTER (rule = 0), sum(n) FILTER (NOT has_ts) "
+        "FROM classified").fetchone())
+    if outside_n == raw:
         raise DataError(f"{path}: no transactions in the window {window}; column {cols.timestamp!r} spans "
                         f"{first.date()} to {last.date()} (set transactions.as_of / transactions.window)")
-    undated = f"; {counts[6]:,} without a date" if counts[6] else ""
-    price_rule = "zero or negative unit price" if cols.unit_price and not cols.amount else "zero amount"
     reconciliation = (
-        Count("raw rows", raw), Count("outside the window", counts[0], window + undated),
-        Count("exact duplicate rows", counts[1], "" if cfg.drop_duplicates else "not dropped (drop_duplicates off)"),
-        Count("missing customer id", counts[2], f"column {cols.customer!r}"),
-        Count("non-product codes", counts[3], f"column {cols.product!r}" if cols.product else "no product column"),
-        Count(price_rule, counts[4], amount_cols), Count("lines used", counts[5]))
-    if not counts[5]:
-        left_out = ", ".join(f"{c.label}: {c.count:,}" for c in reconciliation[1:-1] if c.count)
+        Count("raw rows", int(raw)),
+        Count("outside the window", outside_n, window + (f"; {undated:,} without a date" if undated else "")),
+        Count("exact duplicate rows", duplicates, "" if cfg.drop_duplicates else "kept (drop_duplicates = false)"),
+        Count("missing customer id", no_id, f"column {cols.customer!r}"),
+        Count("non-product codes", codes_n, f"column {cols.product!r}" if cols.product else "no product column"),
+        Count("zero or negative unit price" if cols.unit_price and not cols.amount else "zero amount", bad_n, amounts),
+        Count("lines used", used))
+    if not used:
+        left_out = "; ".join(f"{c.label} ({c.detail}): {c.count:,}" for c in reconciliation[1:-1] if c.count)
         raise DataError(f"{path}: no lines left to aggregate ({left_out})")
-    recent = as_of - timedelta(days=cfg.recent_days)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE per AS {_customers_sql(cols, as_of, recent)}")
+    return as_of, start, reconciliation
+
+
+def _deduplicate(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace each set of identical lines by one line whose ``n`` counts them.
+
+    Lines are grouped on every column, the raw-row hash included, which tells apart lines that differ only in
+    unused columns (descriptions); different rows would need equal values and a 64-bit hash collision to merge.
+    Only lines whose hash repeats are grouped, so the one grouping over all lines holds hashes, not whole rows:
+    this is what keeps large logs within memory.
+    """
+    con.execute("CREATE OR REPLACE TEMP TABLE repeated AS SELECT * EXCLUDE (n), count(*)::INTEGER AS n FROM lines "
+                "WHERE __row IN (SELECT __row FROM lines GROUP BY __row HAVING count(*) > 1) GROUP BY ALL")
+    con.execute("DELETE FROM lines WHERE __row IN (SELECT __row FROM repeated)")
+    con.execute("INSERT INTO lines SELECT * FROM repeated")
+
+
+def _aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str], cols: LogColumns,
+               cfg: TransactionsConfig, notes: list[str]) -> LogAggregate:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lines AS {sql[0]}")
+    if cfg.drop_duplicates:
+        _deduplicate(con)
+    as_of, start, reconciliation = _reconcile(con, path, cols, cfg, sql[1])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE per AS "
+                f"{_customers_sql(cols, as_of, as_of - timedelta(days=cfg.recent_days))}")
     kept = "frequency > 0 AND monetary > 0"
-    stats = con.execute(
+    net_le_0, returns_only, active, revenue, orders, gross, returned = con.execute(
         f"SELECT count(*) FILTER (frequency > 0 AND monetary <= 0), count(*) FILTER (frequency = 0), "
-        f"count(*) FILTER ({kept}), sum(monetary) FILTER ({kept}), sum(frequency) FILTER ({kept}), "
+        f"count(*) FILTER ({kept}), sum(gross - returned) FILTER ({kept}), sum(frequency) FILTER ({kept}), "
         f"sum(gross) FILTER ({kept}), sum(returned) FILTER ({kept}) FROM per").fetchone()
-    if not stats[2]:
-        raise DataError(f"{path}: no customer has a net monetary value above zero in the window {window}")
+    if not active:
+        raise DataError(f"{path}: no customer has a net monetary value above zero between {start or 'the first line'}"
+                        f" and {as_of}")
     customers = con.execute(f"SELECT * EXCLUDE (gross, returned) FROM per WHERE {kept} ORDER BY {ID_COLUMN}").df()
     returns = " and ".join([f"invoices starting with {cfg.cancel_prefix!r}"] * bool(cfg.cancel_prefix)
                            + ["negative quantities"] * cfg.negative_quantity_is_return)
-    notes.extend([f"as of {as_of}" + ("" if cfg.as_of else " (the day after the last transaction)"),
-                  f"window {cfg.window}: {window}"] + [f"returns ({returns}) netted against purchases"] * bool(returns))
+    notes += [f"as of {as_of}" + ("" if cfg.as_of else " (the day after the last transaction)"),
+              f"window {cfg.window}: {reconciliation[1].detail}"]
+    notes += [f"returns ({returns}) are netted against purchases"] if returns else []
     return LogAggregate(
         customers=customers, columns=cols, as_of=as_of.isoformat(), window_start=start and start.isoformat(),
         window=cfg.window, reconciliation=reconciliation,
-        excluded_customers=(Count("net monetary value ≤ 0", int(stats[0])),
-                            Count("no purchase in window (returns only)", int(stats[1]))),
-        totals={"active_customers": float(stats[2]), "revenue": float(stats[3]), "orders": float(stats[4]),
-                "average_order_value": float(stats[5]) / float(stats[4]), "lines_used": float(counts[5]),
-                "returned_value": float(stats[6])},
+        excluded_customers=(Count("net monetary value ≤ 0", int(net_le_0)),
+                            Count("no purchase in window (returns only)", int(returns_only))),
+        totals={"active_customers": float(active), "revenue": float(revenue), "orders": float(orders),
+                "average_order_value": float(gross) / float(orders),
+                "lines_used": float(reconciliation[-1].count), "returned_value": float(returned)},
         notes=tuple(notes))
 
 
@@ -337,12 +375,11 @@ def aggregate_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> LogA
         For a bad ``transactions.window``, ``as_of`` or ``memory_limit``, or an encoding DuckDB cannot read.
     """
     path, notes = Path(path), []
-    if cfg.as_of:
-        try:
-            date.fromisoformat(cfg.as_of)
-        except ValueError:
-            raise ConfigError(f"Config value 'transactions.as_of': expected a date YYYY-MM-DD but received "
-                              f"{cfg.as_of!r}") from None
+    try:
+        date.fromisoformat(cfg.as_of or "2000-01-01")
+    except ValueError:
+        raise ConfigError(f"Config value 'transactions.as_of': expected a date YYYY-MM-DD but received "
+                          f"{cfg.as_of!r}") from None
     kind, names, sep, encoding = _header(path, data, notes)
     cols = _log_columns(path, names, cfg)
     with tempfile.TemporaryDirectory(prefix="reportgen-duckdb-") as tmp, duckdb.connect() as con:
@@ -353,19 +390,24 @@ def aggregate_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> LogA
                               f"received {cfg.memory_limit!r}") from None
         con.execute(f"SET temp_directory = {_lit(tmp)}")
         con.execute("SET preserve_insertion_order = false")  # lets DuckDB stream and spill without keeping order
-        if cfg.threads:
-            con.execute(f"SET threads = {int(cfg.threads)}")
+        con.execute(f"SET threads = {cfg.threads}" if cfg.threads else "RESET threads")
         try:
             try:
-                return _aggregate(con, path, _sql(path, kind, names, sep, encoding, cols, data, cfg), cols, cfg, notes)
+                return _aggregate(con, path, _lines_sql(path, kind, names, sep, encoding, cols, data, cfg), cols,
+                                  cfg, notes)
             except duckdb.InvalidInputException as exc:
                 # UTF-8 was only guessed from the first 64 KB; a later non-UTF-8 byte means a legacy encoding.
                 if "encoding: utf-8" not in notes or "unicode" not in str(exc).lower():
                     raise
                 notes[:] = [n for n in notes if not n.startswith("encoding:")] + ["encoding: latin-1"]
-                return _aggregate(con, path, _sql(path, kind, names, sep, "latin-1", cols, data, cfg), cols, cfg,
-                                  notes)
+                return _aggregate(con, path, _lines_sql(path, kind, names, sep, "latin-1", cols, data, cfg), cols,
+                                  cfg, notes)
         except duckdb.Error as exc:
-            reason = " ".join(str(exc).split())
+            reason = " ".join(str(exc).split("Possible fixes")[0].split())
             raise DataError(f"{path}: cannot be read ({reason if len(reason) <= 200 else reason[:197] + '...'})") \
                 from None
+
+
+def log_header(path: Path, data: DataConfig) -> list[str]:
+    """The column names of a log file (read from its first bytes only)."""
+    return _header(Path(path), data, [])[1]
