@@ -25,6 +25,7 @@ from reportgen.errors import ConfigError
 from reportgen.features import PreparedData, prepare
 from reportgen.highlights import highlights
 from reportgen.kselect import sample_rows, select_k
+from reportgen.modelio import export_model, model_digest
 from reportgen.naming import name_segments
 from reportgen.profile import SegmentProfile, profile_segments, segment_metrics
 from reportgen.provenance import library_versions
@@ -40,7 +41,7 @@ from reportgen.result import (
 )
 from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary, segment_metrics_rfm
 from reportgen.rules import SegmentMetrics, load_rulebook, recommend
-from reportgen.segment import FittedModel, export_model, order_by_size, transform
+from reportgen.segment import FittedModel, order_by_size, transform
 from reportgen.sources import Source, load_source
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
@@ -171,23 +172,23 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
             extra_columns = customer_columns(source.table.frame, prepared.id_name, source.scores, prepared.ids)
     with stages.stage("name & recommend"):
         segments, recommendations, not_applicable = _name_and_recommend(profiles, config, rfm_metrics)
+    names = [s.name for s in segments]
+    model = export_model(fitted, prepared.numeric, prepared.categorical, names, seg_cfg.seed, log_features)
     report = config.report
     result = AnalysisResult(
         format_version=FORMAT_VERSION,
         report=ReportMeta(report.title, report.company, report.period, report.author, report.accent_color,
                           report.page_size, report.currency, str(config.resolve(report.logo)) if report.logo else None),
         run=RunInfo(__version__, source.table.path.name, source.table.sha256, source.kind, seg_cfg.seed,
-                    library_versions(), effective_config(config)),
+                    library_versions(), effective_config(config), model_digest(model)),
         data=prepared.quality, roles=tuple(prepared.roles.items()), k_selection=selection, segments=segments,
         recommendations=recommendations,
         highlights=highlights(segments, prepared.quality, selection, recommendations, source.log,
                               report.currency),
         segment_map=segment_map, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
         transactions=source.log, rfm=rfm)
-    names = [s.name for s in segments]
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns)
-    model = export_model(fitted, prepared.numeric, prepared.categorical, names, seg_cfg.seed, log_features)
     return Analysis(result, customers, model, stages.timings)
 
 

@@ -42,6 +42,7 @@ class RunInfo:
     seed: int
     library_versions: tuple[tuple[str, str], ...]
     config: dict[str, Any]
+    model_sha256: str = ""  # digest of model.json, so a later run can tell an edited model file
 
 
 @dataclass(frozen=True)

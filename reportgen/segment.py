@@ -88,24 +88,3 @@ def order_by_size(model: KMeans, matrix: np.ndarray, preprocessor: Pipeline) -> 
     centroids = centers[order]
     distances = np.sqrt(((matrix - centroids[new_labels]) ** 2).sum(axis=1))
     return FittedModel(preprocessor, centroids, new_labels, distances, float((distances**2).sum()))
-
-
-def export_model(fitted: FittedModel, numeric: tuple[str, ...], categorical: tuple[str, ...],
-                 names: list[str], seed: int, log_features: tuple[str, ...] = ()) -> dict:
-    """The model as plain JSON data (never a pickle): enough to assign new customers later."""
-    columns = fitted.preprocessor.named_steps["columns"]
-    model: dict = {"kind": "reportgen-kmeans", "numeric": list(numeric), "categorical": list(categorical),
-                   "log_features": list(log_features), "seed": seed}
-    if numeric:
-        scaler = columns.named_transformers_["num"]
-        center = scaler.mean_ if isinstance(scaler, StandardScaler) else scaler.center_
-        model["scaler"] = {"type": type(scaler).__name__, "center": center.tolist(), "scale": scaler.scale_.tolist()}
-    if categorical:
-        encoder = columns.named_transformers_["cat"]
-        model["categories"] = [[str(level) for level in levels] for levels in encoder.categories_]
-    if "pca" in fitted.preprocessor.named_steps:
-        pca = fitted.preprocessor.named_steps["pca"]
-        model["pca"] = {"mean": pca.mean_.tolist(), "components": pca.components_.tolist()}
-    model["centroids"] = fitted.centroids.tolist()
-    model["segment_names"] = names
-    return model
