@@ -17,14 +17,14 @@ from reportgen.resources import sample_data_dir
 
 
 @pytest.fixture(scope="module")
-def fitted():  # noqa: ANN201
+def fitted():
     config = load_config(sample_data_dir() / "reportgen.toml", {"segmentation.log_features": ["total_spend"]})
     analysis = analyse(config)
     frame = prepare(read_table(config.resolve(config.data.path), config.data), config).frame
     return analysis, frame
 
 
-def test_model_reassigns_every_customer_as_fitted(fitted) -> None:  # noqa: ANN001
+def test_model_reassigns_every_customer_as_fitted(fitted) -> None:
     analysis, frame = fitted
     check_model(analysis.model, "model.json")
     labels, distances = assign(analysis.model, frame)
@@ -46,7 +46,7 @@ def test_model_reassigns_every_customer_as_fitted(fitted) -> None:  # noqa: ANN0
         (lambda m: m["centroids"].__setitem__(0, ["x"] * len(m["centroids"][0])), "'centroids' is not a table"),
     ],
 )
-def test_edited_model_is_refused(fitted, edit, message: str) -> None:  # noqa: ANN001
+def test_edited_model_is_refused(fitted, edit, message: str) -> None:
     model = copy.deepcopy(fitted[0].model)
     edit(model)
     with pytest.raises(BaselineError, match=message):
