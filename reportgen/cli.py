@@ -63,7 +63,6 @@ def _settings(config_path: str | None, input_file: str | None, overrides: dict[s
 
     if config_path is None and input_file is None:
         config_path = str(sample_data_dir() / "reportgen.toml")
-        overrides.setdefault("output.dir", _absolute("reportgen-report"))
     overrides["data.path"] = _absolute(input_file)
     return load_config(config_path, overrides)
 

@@ -200,7 +200,9 @@ class RulesConfig(_Section):
 
 
 class OutputConfig(_Section):
-    dir: str = Field("reportgen-report", description="Output folder.")
+    dir: str | None = Field(
+        None, description="Output folder; ./reportgen-report in the working folder when unset (a relative path set "
+        "in a config file is relative to that file).")
     formats: list[Literal["pdf", "html", "json", "csv"]] = Field(
         default_factory=lambda: ["pdf", "html", "json", "csv"], description="Outputs to write.")
     template_dir: str | None = Field(None, description="Folder of templates that override the built-in ones.")

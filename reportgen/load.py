@@ -5,16 +5,9 @@ Problems a user can cause raise a one-line :class:`~reportgen.errors.DataError` 
 
 from __future__ import annotations
 
-import codecs
-import gzip
 import hashlib
 import re
 import warnings
-import zipfile
-import zlib
-from collections import Counter
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,17 +18,22 @@ import pyarrow.parquet as pq
 
 from reportgen.config import DataConfig
 from reportgen.errors import DataError
+from reportgen.sniff import (
+    PROBE_ROWS,
+    clean_names,
+    read_magic,
+    read_sample,
+    reading,
+    require_file,
+    sniff_separator,
+    unquoted,
+)
 
-SAMPLE_BYTES = 64 * 1024
-PROBE_ROWS = 1000
 EXTRA_NA = ["-", "N/A", "n/a", "NA", "null", "None", "?"]
 # pandas' own NA strings too: missing cells must not hide (or fake) a zero-padded id column.
 _NA_TOKENS = frozenset([*EXTRA_NA, "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                         "1.#QNAN", "<NA>", "NULL", "NaN", "nan"])
-_QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*"')
 _DECIMAL_CELL = re.compile(r"(?<![^;\n]) *-?\d+([.,])\d+ *(?![^;\r\n])")
-# C0 control bytes other than tab, line breaks and form feed practically never occur in a text table.
-_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".csv": "text", ".tsv": "text", ".txt": "text"}
 _MAGIC = {b"PAR1": "parquet", b"PK\x03\x04": "xlsx"}
 
@@ -54,7 +52,7 @@ class LoadedTable:
 
 def file_sha256(path: Path) -> str:
     """Return the SHA-256 hex digest of a file's bytes, read in chunks."""
-    with _reading(Path(path)), Path(path).open("rb") as handle:
+    with reading(Path(path)), Path(path).open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
@@ -74,15 +72,13 @@ def read_table(path: Path, data: DataConfig) -> LoadedTable:
         If the file is missing, empty, binary or corrupt, has duplicate column names or no data rows.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: is a directory, not a file" if path.is_dir() else f"input file not found: {path}")
+    require_file(path)
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty")
     gz = path.suffix.lower() == ".gz"
     kind = "text" if gz else _FORMATS.get(path.suffix.lower())
     if kind is None:
-        with _reading(path), path.open("rb") as handle:
-            magic = handle.read(4)
+        magic = read_magic(path)
         kind, gz = _MAGIC.get(magic, "text"), magic[:2] == b"\x1f\x8b"
     notes: list[str] = []
     frame = {"parquet": _read_parquet, "xlsx": _read_excel, "text": _read_text}[kind](path, data, gz, notes)
@@ -91,53 +87,12 @@ def read_table(path: Path, data: DataConfig) -> LoadedTable:
     return LoadedTable(frame, path, file_sha256(path), len(frame), tuple(notes))
 
 
-@contextmanager
-def _reading(path: Path, gz: bool = False) -> Iterator[None]:
-    """Turn whatever pandas, pyarrow, openpyxl or the OS raise into a one-line DataError naming the file."""
-    try:
-        yield
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        reason = "the file is not a valid gzip archive (truncated or corrupt)" if gz else _reason(exc)
-        raise DataError(f"{path}: {reason}") from None
-    except UnicodeDecodeError as exc:
-        byte = exc.object[exc.start]
-        raise DataError(f"{path}: cannot be decoded as {exc.encoding} (byte 0x{byte:02x}); set data.encoding") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: the file is empty") from None
-    except (ValueError, OSError, pa.ArrowException, zipfile.BadZipFile, LookupError) as exc:
-        raise DataError(f"{path}: {_reason(exc)}") from None
-
-
-def _reason(exc: BaseException) -> str:
-    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip("'\"")
-    text = " ".join(text.split()).removeprefix("Error tokenizing data. C error: ") or type(exc).__name__
-    return f"cannot be read ({text if len(text) <= 160 else text[:157] + '...'})"
-
-
-def _clean_names(path: Path, raw: list[Any], notes: list[str], skip: Collection[int] = ()) -> list[str]:
-    """Strip names, name blank ones ``column_<position>`` and reject duplicates; ``skip`` are dropped positions."""
-    names = []
-    for n, name in enumerate(raw, start=1):
-        text = "" if name is None or (not isinstance(name, str) and pd.isna(name)) else str(name)
-        text = (text.lstrip("\ufeff") if n == 1 else text).strip()
-        if n - 1 not in skip:
-            names.append(text or f"column_{n}")
-            notes.extend([] if text else [f"blank column name at position {n} named 'column_{n}'"])
-    repeated = [name for name, count in Counter(names).items() if count > 1]
-    if repeated:
-        raise DataError(f"{path}: duplicate column name {repeated[0]!r}; column names must be unique")
-    return names
-
-
 def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.DataFrame:
-    with _reading(path, gz), (gzip.open(path, "rb") if gz else path.open("rb")) as handle:
-        raw = handle.read(SAMPLE_BYTES + 1)
-    complete, raw = len(raw) <= SAMPLE_BYTES, raw[:SAMPLE_BYTES]
-    encoding, text = _decode(path, raw, complete, data.encoding, notes)
+    encoding, text, complete = read_sample(path, gz, data.encoding, notes)
     if complete and not text.replace("\ufeff", "").strip():
         raise DataError(f"{path}: the file is empty")
-    body = _QUOTED.sub("", text)
-    sep = _separator(path, body, complete, data.sep, notes)
+    body = unquoted(text)
+    sep = sniff_separator(path, body, complete, data.sep, notes)
     marks = _DECIMAL_CELL.findall(body) if sep == ";" else []
     decimal = data.decimal or ("," if marks.count(",") > marks.count(".") else ".")
     notes.extend([f"decimal: {decimal!r}" + (" (configured)" if data.decimal else "")] if decimal != "." else [])
@@ -145,7 +100,7 @@ def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.D
     kw: dict[str, Any] = {"sep": sep, "encoding": encoding, "compression": "gzip" if gz else None,
                           "engine": "c" if len(sep) == 1 else "python", "low_memory": len(sep) != 1}
     probe = _csv(path, gz, notes, kw, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
-    names = _clean_names(path, probe.iloc[0].tolist(), notes)
+    names = clean_names(path, probe.iloc[0].tolist(), notes)
     padded = [names[i] for i in _zero_padded(probe)]
     notes.extend(["zero-padded ids kept as text: " + ", ".join(padded)] if padded else [])
     return _csv(path, gz, notes, kw, header=0, names=names, index_col=False, decimal=decimal,
@@ -154,7 +109,7 @@ def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.D
 
 def _csv(path: Path, gz: bool, notes: list[str], kw: dict[str, Any], **more: Any) -> pd.DataFrame:
     """read_csv; when UTF-8 was only a guess from the sample and fails further on, switch to cp1252 for good."""
-    with _reading(path, gz):
+    with reading(path, gz):
         try:
             return pd.read_csv(path, **kw, **more)
         except UnicodeDecodeError:
@@ -165,40 +120,6 @@ def _csv(path: Path, gz: bool, notes: list[str], kw: dict[str, Any], **more: Any
         return pd.read_csv(path, **kw, **more)
 
 
-def _decode(path: Path, raw: bytes, complete: bool, configured: str | None, notes: list[str]) -> tuple[str, str]:
-    candidates = ["utf-8", "cp1252"]
-    if configured or raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = [configured or ("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-16")]
-    with _reading(path):
-        codec = codecs.lookup(candidates[0]).name
-    controls = len(raw) - len(raw.translate(None, _CONTROL))
-    if "16" not in codec and "32" not in codec and (b"\x00" in raw or controls > len(raw) // 20):
-        raise DataError(f"{path}: not a readable table (binary content)")
-    for encoding in candidates:
-        try:
-            text = codecs.getincrementaldecoder(encoding)().decode(raw, final=complete)
-        except UnicodeDecodeError:
-            continue
-        notes.append(f"encoding: {encoding}" + (" (configured)" if configured else ""))
-        return encoding, text
-    raise DataError(f"{path}: cannot be decoded as {' or '.join(candidates)}; set data.encoding")
-
-
-def _separator(path: Path, body: str, complete: bool, configured: str | None, notes: list[str]) -> str:
-    best = "\t" if (configured or "").lower() in ("tab", "\\t") else configured
-    key, how = (0.0, 0), " (configured)"
-    lines = [line for line in body.split("\n")[: None if complete else -1] if line.strip()][:PROBE_ROWS]
-    for sep in (",", ";", "\t", "|") if not configured else ():
-        counts = [line.count(sep) for line in lines]
-        # A real separator appears equally often on every line; ties go to the one splitting more columns.
-        if counts and counts[0] and (score := (sum(c == counts[0] for c in counts) / len(counts), counts[0])) > key:
-            best, key, how = sep, score, ""
-    if best is None:
-        best, how = ("\t" if ".tsv" in [suffix.lower() for suffix in path.suffixes] else ","), " (single column)"
-    notes.append(f"separator: {'TAB' if best == chr(9) else repr(best)}{how}")
-    return best
-
-
 def _zero_padded(probe: pd.DataFrame) -> list[int]:
     """Positions of columns whose sampled cells (below the header row) are all digits, some zero-padded (``0001``)."""
     columns = [col.dropna() for _, col in probe.iloc[1:].where(~probe.iloc[1:].isin(_NA_TOKENS)).items()]
@@ -207,21 +128,21 @@ def _zero_padded(probe: pd.DataFrame) -> list[int]:
 
 
 def _read_parquet(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.DataFrame:
-    with _reading(path), pq.ParquetFile(path) as parquet:
+    with reading(path), pq.ParquetFile(path) as parquet:
         # __index_level_n__ holds an unnamed pandas index: row labels, not data.
         fields = [field for field in parquet.schema_arrow if not field.name.startswith("__index_level_")]
         notes.extend(f"skipped nested column {field.name!r}" for field in fields if pa.types.is_nested(field.type))
         keep = [field.name for field in fields if not pa.types.is_nested(field.type)]
         if not keep:
             raise DataError(f"{path}: no readable columns (nested columns are not supported)")
-        names = _clean_names(path, keep, notes)
+        names = clean_names(path, keep, notes)
         frame = parquet.read(columns=keep).replace_schema_metadata(None).to_pandas()
     return frame.set_axis(names, axis=1)
 
 
 def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.DataFrame:
     sheet = data.sheet
-    with _reading(path), warnings.catch_warnings():
+    with reading(path), warnings.catch_warnings():
         # openpyxl warns about styles and data validation it ignores; neither matters for reading values.
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
         with pd.ExcelFile(path, engine="openpyxl") as book:
@@ -245,6 +166,6 @@ def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.
     empty = [i for i in sorted(unnamed) if len(frame) and frame.iloc[:, i].isna().all()]
     notes.extend(f"dropped empty unnamed column {i + 1}" for i in empty)
     kept = [i for i in range(frame.shape[1]) if i not in empty]
-    names = _clean_names(path, raw, notes, skip=empty)
+    names = clean_names(path, raw, notes, skip=empty)
     notes.extend(["zero-padded ids kept as text: " + ", ".join(names[kept.index(i)] for i in padded)] if padded else [])
     return frame.iloc[:, kept].set_axis(names, axis=1)

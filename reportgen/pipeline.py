@@ -199,7 +199,7 @@ def build_report(config: Config, progress: Progress | None = None) -> Outcome:
     from reportgen.render import RenderContext, renderer
     from reportgen.render.jsonout import dumps
 
-    out_dir = config.resolve(config.output.dir) if config.output.dir else Path("reportgen-report")
+    out_dir = config.resolve(config.output.dir) or Path.cwd() / "reportgen-report"
     check_target(out_dir.resolve())
     analysis = analyse(config, progress)
     stages = _Stages(progress)

@@ -128,3 +128,11 @@ def test_validate_prints_quality_summary() -> None:
     assert "customers.csv: 3,000 rows read" in result.output
     assert "cleaning: birth_year: out of plausible range → missing (5)" in result.output
     assert result.output.strip().endswith("OK: the data and config are usable.")
+
+
+def test_demo_run_writes_into_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = invoke("run", "--formats", "json,csv", "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "reportgen-report" / "summary.json").is_file()
+    assert not (sample_data_dir() / "reportgen-report").exists()

@@ -1,0 +1,205 @@
+"""Sniff what a table file does not say about itself: encoding, separator and clean column names.
+
+Shared by the customer-table reader (:mod:`reportgen.load`) and the transaction-log reader
+(:mod:`reportgen.transactions`), so that both judge a file from the same first bytes in the same way and word their
+errors alike. Guesses are appended to a caller's ``notes`` list, e.g. ``"separator: TAB"``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from reportgen.errors import DataError
+
+SAMPLE_BYTES = 64 * 1024
+PROBE_ROWS = 1000
+_QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*"')
+# C0 control bytes other than tab, line breaks and form feed practically never occur in a text table.
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+
+
+@contextmanager
+def reading(path: Path, gz: bool = False) -> Iterator[None]:
+    """Turn whatever pandas, pyarrow, openpyxl or the OS raise into a one-line DataError naming the file.
+
+    Parameters
+    ----------
+    path
+        The file being read, named in the error.
+    gz
+        Whether the file is gzipped, so that a decompression error is reported as a bad archive.
+
+    Raises
+    ------
+    DataError
+        In place of the I/O, decoding, parsing or archive error raised inside the block.
+    """
+    try:
+        yield
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        reason = "the file is not a valid gzip archive (truncated or corrupt)" if gz else _reason(exc)
+        raise DataError(f"{path}: {reason}") from None
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        raise DataError(f"{path}: cannot be decoded as {exc.encoding} (byte 0x{byte:02x}); set data.encoding") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: the file is empty") from None
+    except (ValueError, OSError, pa.ArrowException, zipfile.BadZipFile, LookupError) as exc:
+        raise DataError(f"{path}: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip("'\"")
+    text = " ".join(text.split()).removeprefix("Error tokenizing data. C error: ") or type(exc).__name__
+    return f"cannot be read ({text if len(text) <= 160 else text[:157] + '...'})"
+
+
+def require_file(path: Path) -> None:
+    """Raise a DataError unless ``path`` is an existing regular file."""
+    if not path.is_file():
+        raise DataError(f"{path}: is a directory, not a file" if path.is_dir() else f"input file not found: {path}")
+
+
+def read_magic(path: Path) -> bytes:
+    """The first four bytes of a file, which tell Parquet, zip (xlsx) and gzip apart from text."""
+    with reading(path), path.open("rb") as handle:
+        return handle.read(4)
+
+
+def read_sample(path: Path, gz: bool, configured: str | None, notes: list[str]) -> tuple[str, str, bool]:
+    """Read and decode the first :data:`SAMPLE_BYTES` of a text file, noting the encoding used.
+
+    Parameters
+    ----------
+    path
+        Text file, gzipped when ``gz``.
+    gz
+        Whether to decompress the file first.
+    configured
+        ``data.encoding``; when unset a BOM decides, else UTF-8 and then cp1252 are tried.
+    notes
+        Receives ``"encoding: <name>"``.
+
+    Returns
+    -------
+    tuple[str, str, bool]
+        The encoding, the decoded text and whether the sample holds the whole file.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read, looks binary or cannot be decoded.
+    """
+    with reading(path, gz), (gzip.open(path, "rb") if gz else path.open("rb")) as handle:
+        raw = handle.read(SAMPLE_BYTES + 1)
+    complete, raw = len(raw) <= SAMPLE_BYTES, raw[:SAMPLE_BYTES]
+    encoding, text = _decode(path, raw, complete, configured, notes)
+    return encoding, text, complete
+
+
+def _decode(path: Path, raw: bytes, complete: bool, configured: str | None, notes: list[str]) -> tuple[str, str]:
+    candidates = ["utf-8", "cp1252"]
+    if configured or raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = [configured or ("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-16")]
+    with reading(path):
+        codec = codecs.lookup(candidates[0]).name
+    controls = len(raw) - len(raw.translate(None, _CONTROL))
+    if "16" not in codec and "32" not in codec and (b"\x00" in raw or controls > len(raw) // 20):
+        raise DataError(f"{path}: not a readable table (binary content)")
+    for encoding in candidates:
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(raw, final=complete)
+        except UnicodeDecodeError:
+            continue
+        notes.append(f"encoding: {encoding}" + (" (configured)" if configured else ""))
+        return encoding, text
+    raise DataError(f"{path}: cannot be decoded as {' or '.join(candidates)}; set data.encoding")
+
+
+def unquoted(text: str) -> str:
+    """``text`` without its double-quoted fields, whose separators and decimal marks are data, not structure."""
+    return _QUOTED.sub("", text)
+
+
+def sniff_separator(path: Path, body: str, complete: bool, configured: str | None, notes: list[str]) -> str:
+    """The field separator: ``configured`` (``tab`` or ``\\t`` meaning TAB), else the one most consistent per line.
+
+    Parameters
+    ----------
+    path
+        The file; a ``.tsv`` suffix makes a single-column file tab-separated.
+    body
+        The sample text with quoted fields removed (see :func:`unquoted`).
+    complete
+        Whether the sample holds the whole file; if not, its last, possibly cut, line is ignored.
+    configured
+        ``data.sep``, or None to sniff among comma, semicolon, TAB and pipe.
+    notes
+        Receives ``"separator: <sep>"``.
+
+    Returns
+    -------
+    str
+        The separator.
+    """
+    best = "\t" if (configured or "").lower() in ("tab", "\\t") else configured
+    key, how = (0.0, 0), " (configured)"
+    lines = [line for line in body.split("\n")[: None if complete else -1] if line.strip()][:PROBE_ROWS]
+    for sep in (",", ";", "\t", "|") if not configured else ():
+        counts = [line.count(sep) for line in lines]
+        # A real separator appears equally often on every line; ties go to the one splitting more columns.
+        if counts and counts[0] and (score := (sum(c == counts[0] for c in counts) / len(counts), counts[0])) > key:
+            best, key, how = sep, score, ""
+    if best is None:
+        best, how = ("\t" if ".tsv" in [suffix.lower() for suffix in path.suffixes] else ","), " (single column)"
+    notes.append(f"separator: {'TAB' if best == chr(9) else repr(best)}{how}")
+    return best
+
+
+def clean_names(path: Path, raw: list[Any], notes: list[str], skip: Collection[int] = ()) -> list[str]:
+    """Strip column names, name blank ones ``column_<position>`` and reject duplicates.
+
+    Parameters
+    ----------
+    path
+        The file, named in the error.
+    raw
+        The header cells as read; None or NaN counts as blank, and a BOM before the first name is dropped.
+    notes
+        Receives a note for every blank name filled in.
+    skip
+        0-based positions of columns the caller drops; they keep their place in the numbering.
+
+    Returns
+    -------
+    list[str]
+        The names of the columns not skipped.
+
+    Raises
+    ------
+    DataError
+        If two kept columns end up with the same name.
+    """
+    names = []
+    for n, name in enumerate(raw, start=1):
+        text = "" if name is None or (not isinstance(name, str) and pd.isna(name)) else str(name)
+        text = (text.lstrip("\ufeff") if n == 1 else text).strip()
+        if n - 1 not in skip:
+            names.append(text or f"column_{n}")
+            notes.extend([] if text else [f"blank column name at position {n} named 'column_{n}'"])
+    repeated = [name for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise DataError(f"{path}: duplicate column name {repeated[0]!r}; column names must be unique")
+    return names
