@@ -30,6 +30,7 @@ CASES = {
     "marketing_campaign": ["-c", str(REPO / "examples" / "marketing_campaign.toml")],
     "marketing_campaign_zero_config": [str(DATASETS / "marketing_campaign.csv")],
     "mall_customers": ["-c", str(REPO / "examples" / "mall_customers.toml")],
+    "online_retail": [str(DATASETS / "online_retail.csv.gz"), "--as-of", "2011-12-10"],
 }
 
 
