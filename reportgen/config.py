@@ -194,6 +194,25 @@ class ReportConfig(_Section):
         return value
 
 
+class ComparisonConfig(_Section):
+    baseline: str | None = Field(None, description="A previous run's output folder to compare this run with.")
+    reuse_model: bool = Field(
+        False, description="Assign this month's customers with the baseline's model instead of refitting.")
+    match_distance: float | None = Field(
+        None, gt=0, description="Largest centroid distance for a segment to keep its identity; half the median "
+        "distance between the baseline's centroids when unset.")
+    psi_moderate: float = Field(0.1, gt=0, description="PSI from which a feature counts as drifted (moderate).")
+    psi_major: float = Field(0.25, gt=0, description="PSI from which drift is major.")
+    distance: float = Field(
+        0.1, gt=0, description="Normalised Wasserstein / Jensen–Shannon distance from which a feature drifted.")
+    dataset_share: float = Field(
+        0.5, gt=0, le=1, description="Share of drifted features from which the data set as a whole drifted.")
+    min_bin_count: int = Field(5, ge=1, description="Expected customers per bin below which drift is flagged as "
+                               "a small-sample result.")
+    min_ari: float = Field(0.8, ge=0, le=1, description="Agreement (adjusted Rand index) between last month's "
+                           "model and a fresh fit below which retraining is advised.")
+
+
 class RulesConfig(_Section):
     file: str | None = Field(None, description="TOML rules file that extends or replaces the built-in rulebook.")
     mode: Literal["extend", "replace"] = Field("extend", description="Add to the built-in rules, or replace them.")
@@ -217,6 +236,8 @@ class Config(_Section):
     segmentation: SegmentationConfig = Field(default_factory=SegmentationConfig, description="Choosing K and fitting.")
     report: ReportConfig = Field(default_factory=ReportConfig, description="What the report says about itself.")
     rules: RulesConfig = Field(default_factory=RulesConfig, description="The recommendation rulebook.")
+    comparison: ComparisonConfig = Field(
+        default_factory=ComparisonConfig, description="Comparing with a previous run (monthly briefs).")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Where and what to write.")
     base_dir: str = Field(".", exclude=True, description="Folder relative paths are resolved against.")
 

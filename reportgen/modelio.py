@@ -84,8 +84,8 @@ def check_model(model: Any, source: str) -> None:
     _matrix(model.get("centroids"), None, width, "centroids", source)
 
 
-def assign(model: dict[str, Any], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Segment ids and distances of ``frame``'s customers under ``model`` (nearest centroid in model space)."""
+def model_space(model: dict[str, Any], frame: pd.DataFrame) -> np.ndarray:
+    """``frame``'s customers in ``model``'s feature space (its log scaling, scaler, one-hot levels and PCA)."""
     parts = []
     numeric, categorical = model["numeric"], model["categorical"]
     if numeric:
@@ -98,6 +98,12 @@ def assign(model: dict[str, Any], frame: pd.DataFrame) -> tuple[np.ndarray, np.n
     matrix = np.hstack(parts) if parts else np.zeros((len(frame), 0))
     if "pca" in model:
         matrix = (matrix - np.asarray(model["pca"]["mean"])) @ np.asarray(model["pca"]["components"]).T
+    return matrix
+
+
+def assign(model: dict[str, Any], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Segment ids and distances of ``frame``'s customers under ``model`` (nearest centroid in model space)."""
+    matrix = model_space(model, frame)
     centroids = np.asarray(model["centroids"], dtype=np.float64)
     # ‖x − c‖² expanded, so memory stays n × k rather than n × k × features.
     squared = (matrix**2).sum(axis=1)[:, None] - 2 * matrix @ centroids.T + (centroids**2).sum(axis=1)[None, :]

@@ -20,12 +20,15 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import silhouette_samples
 
 from reportgen import __version__
+from reportgen.baseline import Baseline, load_baseline
+from reportgen.compare import Carried, check_compatible, compare, identities, reused
 from reportgen.config import Config, effective_config
+from reportgen.drift import reference_stats
 from reportgen.errors import ConfigError
 from reportgen.features import PreparedData, prepare
 from reportgen.highlights import highlights
 from reportgen.kselect import sample_rows, select_k
-from reportgen.modelio import export_model, model_digest
+from reportgen.modelio import assign, export_model, model_digest
 from reportgen.naming import name_segments
 from reportgen.profile import SegmentProfile, profile_segments, segment_metrics
 from reportgen.provenance import library_versions
@@ -33,6 +36,7 @@ from reportgen.result import (
     FORMAT_VERSION,
     AnalysisResult,
     CustomerTable,
+    KSelection,
     MapPoint,
     ReportMeta,
     RunInfo,
@@ -56,6 +60,7 @@ class Analysis:
     result: AnalysisResult
     customers: CustomerTable
     model: dict
+    reference: dict  # feature statistics a later run measures drift against
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -106,19 +111,32 @@ def _segment_map(matrix: np.ndarray, labels: np.ndarray, seed: int) -> SegmentMa
     return SegmentMap(points, (variance[0], variance[1]), len(matrix))
 
 
+def _colors(k: int, carried: dict[int, str]) -> dict[int, str]:
+    """Carried colours stay; other segments take the first palette colours nobody uses yet."""
+    free = iter([c for c in PALETTE if c not in carried.values()] + list(PALETTE))
+    return {seg: carried.get(seg) or next(free) for seg in range(k)}
+
+
 def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
-                        extra: dict[int, dict[str, float | str]]) -> tuple[tuple[Segment, ...], tuple, tuple]:
+                        extra: dict[int, dict[str, float | str]],
+                        carried: Carried | None = None) -> tuple[tuple[Segment, ...], tuple, tuple]:
     k = len(profiles)
     metrics = [SegmentMetrics(p.id, "", segment_metrics(p, k) | extra.get(p.id, {}), tuple(t.text for t in p.traits))
                for p in profiles]
-    overrides = {int(key): value for key, value in config.segmentation.names.items() if key.isdigit()}
+    configured = {int(key): value for key, value in config.segmentation.names.items() if key.isdigit()}
+    inherited = carried.names if carried else {}
     fallback = {p.id: [f"{t.direction.capitalize()} {t.feature}" for t in p.traits] for p in profiles}
-    names = name_segments(metrics, overrides, fallback)
+    names = name_segments(metrics, inherited | configured, fallback)
+    for seg in set(inherited) - set(configured):
+        distance = next((d for n, _, d in carried.match.pairs if n == seg), 0.0)
+        names[seg] = (names[seg][0], f"Same segment as last run's '{inherited[seg]}' (centroid distance "
+                                     f"{distance:.2f}); the name is kept so the segment keeps its identity.")
+    colors = _colors(k, carried.colors if carried else {})
     named = [SegmentMetrics(m.segment_id, names[m.segment_id][0], m.metrics, m.traits) for m in metrics]
     rulebook = load_rulebook(config.resolve(config.rules.file), config.rules.mode)
     recommendations, not_applicable = recommend(rulebook, named, config.report.currency)
     segments = tuple(
-        Segment(id=p.id, name=names[p.id][0], name_reason=names[p.id][1], color=PALETTE[p.id % len(PALETTE)],
+        Segment(id=p.id, name=names[p.id][0], name_reason=names[p.id][1], color=colors[p.id],
                 size=p.size, share=p.share, value_share=p.value_share, silhouette=p.silhouette, stats=p.stats,
                 categories=p.categories, traits=p.traits,
                 recommendations=tuple(r for r in recommendations if r.segment_id == p.id))
@@ -139,6 +157,21 @@ def _log_features(configured: list[str] | None, prepared: PreparedData,
     return tuple(configured)
 
 
+def _continue_baseline(baseline: Baseline, config: Config, prepared: PreparedData, fitted: FittedModel,
+                       selection: KSelection) -> tuple[Carried, FittedModel, KSelection]:
+    """Refit and match segments to the baseline's, or (``reuse_model``) assign with the baseline's model."""
+    if not config.comparison.reuse_model:
+        return identities(baseline, prepared.frame, fitted.labels, config.comparison), fitted, selection
+    carried = reused(baseline, prepared.frame, fitted.labels)
+    labels, distances = assign(baseline.model, prepared.frame)
+    k = len(baseline.model["centroids"])
+    reason = (f"K = {k}: last run's model was reused (comparison.reuse_model), so segments are assigned exactly as "
+              f"last time; a fresh fit on this data would choose K = {selection.chosen_k}.")
+    fitted = dataclasses.replace(fitted, labels=labels, distances=distances,
+                                 centroids=np.asarray(baseline.model["centroids"]))
+    return carried, fitted, dataclasses.replace(selection, mode="reused", chosen_k=k, reason=reason)
+
+
 def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     """Run the computing half and return the frozen result (nothing is written)."""
     stages = _Stages(progress)
@@ -147,6 +180,11 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     config, seg_cfg = source.config, source.config.segmentation
     with stages.stage("clean"):
         prepared: PreparedData = prepare(source.table, config)
+    baseline = None
+    if config.comparison.baseline:
+        with stages.stage("baseline"):
+            baseline = load_baseline(config.resolve(config.comparison.baseline))
+            check_compatible(baseline, prepared.numeric, prepared.categorical)
     with stages.stage("features"):
         log_features = _log_features(seg_cfg.log_features, prepared, source.log_scaled)
         matrix, preprocessor = transform(prepared.frame, prepared.numeric, prepared.categorical, seg_cfg,
@@ -158,6 +196,10 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         selection = dataclasses.replace(selection, log_features=log_features)
     with stages.stage("fit"):
         fitted: FittedModel = order_by_size(models[selection.chosen_k], matrix, preprocessor)
+    carried = None
+    if baseline is not None:
+        with stages.stage("baseline"):
+            carried, fitted, selection = _continue_baseline(baseline, config, prepared, fitted, selection)
     with stages.stage("profile"):
         rows = sample_rows(len(matrix), seg_cfg.sample_size, seg_cfg.seed)
         silhouettes = _segment_silhouettes(matrix, fitted.labels, selection.chosen_k, rows)
@@ -171,9 +213,18 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
             rfm_metrics = segment_metrics_rfm(scores, fitted.labels, source.groups)
             extra_columns = customer_columns(source.table.frame, prepared.id_name, source.scores, prepared.ids)
     with stages.stage("name & recommend"):
-        segments, recommendations, not_applicable = _name_and_recommend(profiles, config, rfm_metrics)
+        segments, recommendations, not_applicable = _name_and_recommend(profiles, config, rfm_metrics, carried)
+    comparison = None
+    if baseline is not None and carried is not None:
+        with stages.stage("compare"):
+            comparison = compare(baseline, carried, "reuse-model" if config.comparison.reuse_model else "refit",
+                                 prepared.frame, prepared.ids, fitted.labels, segments, prepared.roles.get("monetary"),
+                                 config.comparison)
     names = [s.name for s in segments]
-    model = export_model(fitted, prepared.numeric, prepared.categorical, names, seg_cfg.seed, log_features)
+    if baseline is not None and config.comparison.reuse_model:
+        model = {**baseline.model, "segment_names": names}
+    else:
+        model = export_model(fitted, prepared.numeric, prepared.categorical, names, seg_cfg.seed, log_features)
     report = config.report
     result = AnalysisResult(
         format_version=FORMAT_VERSION,
@@ -186,10 +237,11 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         highlights=highlights(segments, prepared.quality, selection, recommendations, source.log,
                               report.currency),
         segment_map=segment_map, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
-        transactions=source.log, rfm=rfm)
+        transactions=source.log, rfm=rfm, comparison=comparison)
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns)
-    return Analysis(result, customers, model, stages.timings)
+    reference = reference_stats(prepared.frame, prepared.numeric, prepared.categorical)
+    return Analysis(result, customers, model, reference, stages.timings)
 
 
 def build_report(config: Config, progress: Progress | None = None) -> Outcome:
@@ -216,7 +268,8 @@ def build_report(config: Config, progress: Progress | None = None) -> Outcome:
             with stages.stage(fmt):
                 written += renderer(fmt)(analysis.result, analysis.customers, ctx, stage)
         with stages.stage("write"):
-            (stage / "model.json").write_text(dumps(analysis.model), encoding="utf-8")
-            written.append(stage / "model.json")
+            for name, data in (("model.json", analysis.model), ("reference.json", analysis.reference)):
+                (stage / name).write_text(dumps(data), encoding="utf-8")
+                written.append(stage / name)
     final = tuple(out_dir.resolve() / p.name for p in written)
     return Outcome(out_dir.resolve(), final, stages.timings, analysis)

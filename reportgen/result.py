@@ -14,6 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from reportgen.drift import DriftReport
+from reportgen.migration import Migration
+from reportgen.mixshift import MixShift
+from reportgen.stability import RetrainAdvice
+
 FORMAT_VERSION = 1
 
 
@@ -241,6 +246,49 @@ class RfmSummary:
 
 
 @dataclass(frozen=True)
+class BaselineSegment:
+    """A segment of the baseline run, as its summary recorded it."""
+
+    id: int
+    name: str
+    color: str
+    size: int
+    share: float
+    value_share: float | None
+    mean_value: float | None
+
+
+@dataclass(frozen=True)
+class SegmentIdentity:
+    """Which baseline segment a segment of this run continues, if any."""
+
+    segment_id: int
+    status: str  # kept | new
+    baseline_id: int | None
+    baseline_name: str | None
+    distance: float | None  # centroid distance in the baseline's model space
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """This run against the previous one: identities, migration, drift, mix vs behaviour, retrain advice."""
+
+    baseline_period: str
+    baseline_folder: str
+    mode: str  # refit | reuse-model
+    baseline_segments: tuple[BaselineSegment, ...]
+    identities: tuple[SegmentIdentity, ...]
+    retired: tuple[int, ...]  # baseline segment ids with no successor
+    baseline_customers: int
+    migration: Migration
+    drift: DriftReport
+    mix: MixShift | None
+    ari: float  # agreement of last month's model with a fresh fit on this month's data
+    advice: RetrainAdvice
+    sentences: tuple[str, ...]  # the "Since <period>" block of the executive summary
+
+
+@dataclass(frozen=True)
 class AnalysisResult:
     """Everything the reports say, computed once."""
 
@@ -258,6 +306,7 @@ class AnalysisResult:
     rules_not_applicable: tuple[tuple[str, str], ...] = ()  # (rule id, reason)
     transactions: LogSummary | None = None
     rfm: RfmSummary | None = None
+    comparison: Comparison | None = None
 
     @property
     def role_map(self) -> dict[str, str]:

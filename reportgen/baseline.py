@@ -1,0 +1,111 @@
+"""Reading a previous run's output folder as the baseline of this month's comparison.
+
+A baseline is the folder a run wrote: ``summary.json`` (what it found), ``model.json`` (how to assign customers),
+``reference.json`` (feature statistics for drift) and ``segments.csv`` (who was in which segment). Only JSON and
+CSV are read, never a pickle; every problem names the file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reportgen.errors import BaselineError
+from reportgen.modelio import check_model, model_digest
+from reportgen.result import FORMAT_VERSION
+
+REFERENCE_FORMAT = 1
+FILES = ("summary.json", "model.json", "reference.json", "segments.csv")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Everything this month's comparison needs from last month's run."""
+
+    folder: Path
+    summary: dict[str, Any]
+    model: dict[str, Any]
+    reference: dict[str, Any]
+    ids: pd.Series  # customer id as text
+    segments: pd.Series  # segment id per customer, aligned with ids
+
+    @property
+    def period(self) -> str:
+        """The baseline's period label (its report period, else its as-of date, else its folder name)."""
+        report = self.summary.get("report", {})
+        log = self.summary.get("transactions") or {}
+        return report.get("period") or log.get("as_of") or self.folder.name
+
+    @property
+    def segment_names(self) -> dict[int, str]:
+        """Segment id → name in the baseline."""
+        return {int(s["id"]): str(s["name"]) for s in self.summary.get("segments", [])}
+
+    @property
+    def segment_colors(self) -> dict[int, str]:
+        """Segment id → colour in the baseline."""
+        return {int(s["id"]): str(s["color"]) for s in self.summary.get("segments", [])}
+
+
+def _json(path: Path) -> Any:
+    if not path.is_file():
+        raise BaselineError(f"{path}: missing from the baseline folder (a run writes {', '.join(FILES)})")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BaselineError(f"{path}: not valid JSON ({exc.__class__.__name__}: {exc})") from None
+    except OSError as exc:
+        raise BaselineError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def _version(data: Any, path: Path, newest: int, key: str = "format_version") -> None:
+    version = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(version, int):
+        raise BaselineError(f"{path}: has no {key}; not written by reportgen or corrupt")
+    if version > newest:
+        raise BaselineError(f"{path}: written by a newer reportgen (format {version}; this version reads up to "
+                            f"{newest}); upgrade reportgen to compare with it")
+
+
+def _assignments(path: Path, id_name: str) -> tuple[pd.Series, pd.Series]:
+    if not path.is_file():
+        raise BaselineError(f"{path}: missing from the baseline folder (run the baseline with the csv format)")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        ids = table[table.columns[0]].str.removeprefix("'")
+        segments = pd.to_numeric(table["segment_id"], errors="raise").astype("int64")
+    except (KeyError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise BaselineError(f"{path}: not a reportgen segments file ({exc.__class__.__name__})") from None
+    if table.columns[0] != id_name and id_name:
+        raise BaselineError(f"{path}: first column is {table.columns[0]!r}, expected the id column {id_name!r}")
+    return ids, segments
+
+
+def load_baseline(folder: Path) -> Baseline:
+    """Read and check a previous run's folder.
+
+    Raises
+    ------
+    BaselineError
+        When the folder or a file is missing or corrupt, written by a newer format, or the model file was edited.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BaselineError(f"baseline folder not found: {folder}")
+    summary = _json(folder / "summary.json")
+    _version(summary, folder / "summary.json", FORMAT_VERSION)
+    model = _json(folder / "model.json")
+    check_model(model, str(folder / "model.json"))
+    recorded = (summary.get("run") or {}).get("model_sha256")
+    if recorded and recorded != model_digest(model):
+        raise BaselineError(f"{folder / 'model.json'}: does not match the digest recorded in summary.json "
+                            "(the model file was edited or replaced)")
+    reference = _json(folder / "reference.json")
+    _version(reference, folder / "reference.json", REFERENCE_FORMAT, key="format")
+    id_name = (summary.get("data") or {}).get("id_column") or ""
+    ids, segments = _assignments(folder / "segments.csv", id_name if id_name else "")
+    return Baseline(folder, summary, model, reference, ids, segments)
