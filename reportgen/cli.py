@@ -95,13 +95,16 @@ def main() -> None:
               help="What the file holds (default: recognised from its columns).")
 @click.option("--as-of", help="Transaction logs: date the customer features are computed at (YYYY-MM-DD).")
 @click.option("--window", help="Transaction logs: history used before --as-of, e.g. 90D, 12M, 2Y or all.")
+@click.option("--baseline", type=click.Path(file_okay=False), help="A previous run's output folder to compare with.")
+@click.option("--reuse-model", is_flag=True, default=None,
+              help="With --baseline: assign customers with the baseline's model instead of refitting.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print stage timings.")
 @_fail_cleanly
 def run(input_file: str | None, config_path: str | None, output: str | None, period: str | None,
         title: str | None, k: int | str | None, seed: int | None, formats: list[str] | None,
-        template_dir: str | None, input_kind: str | None, as_of: str | None, window: str | None, quiet: bool,
-        verbose: bool) -> None:
+        template_dir: str | None, input_kind: str | None, as_of: str | None, window: str | None,
+        baseline: str | None, reuse_model: bool | None, quiet: bool, verbose: bool) -> None:
     """Segment customers and write the report (PDF, HTML, summary.json, segments.csv, model.json).
 
     \b
@@ -110,16 +113,19 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
       reportgen run customers.csv -o out/ --period 2026-10 --title "October customer brief"
       reportgen run -c reportgen.toml --k 5 --formats pdf,json
       reportgen run transactions.csv.gz --input transactions --as-of 2011-12-01 --window 12M -o out/
+      reportgen run nov.csv -o runs/2026-11 --period 2026-11 --baseline runs/2026-10
     """
+    from reportgen.pipeline import build_report
     from reportgen.render import preload
 
+    # After the analysis libraries are imported, so the two threads never import the same package at once.
     preload(formats or ["pdf", "html"])
-    from reportgen.pipeline import build_report
 
     overrides = {"output.dir": _absolute(output), "report.period": period, "report.title": title,
                  "segmentation.k": k, "segmentation.seed": seed, "output.formats": formats,
                  "output.template_dir": _absolute(template_dir), "data.input": input_kind,
-                 "transactions.as_of": as_of, "transactions.window": window}
+                 "transactions.as_of": as_of, "transactions.window": window,
+                 "comparison.baseline": _absolute(baseline), "comparison.reuse_model": reuse_model}
     config = _settings(config_path, input_file, overrides)
     progress = None if quiet else (lambda stage: click.echo(f"reportgen: {stage}…", err=True))
     outcome = build_report(config, progress)
@@ -166,6 +172,33 @@ def validate(input_file: str | None, config_path: str | None) -> None:
     from reportgen.inspect import quality_summary
 
     click.echo(quality_summary(_settings(config_path, input_file, {})))
+
+
+@main.command()
+@click.argument("runs_dir", type=click.Path(file_okay=False))
+@click.option("-o", "--output", help="Output folder (default: RUNS_DIR/history).")
+@click.option("--template-dir", type=click.Path(file_okay=False, exists=True), help="Folder of template overrides.")
+@_fail_cleanly
+def history(runs_dir: str, output: str | None, template_dir: str | None) -> None:
+    """Write a trend report (history.html, history.pdf) over the runs in RUNS_DIR, ordered by period.
+
+    Every subfolder of RUNS_DIR holding a summary.json counts as a run; at least three are needed.
+
+    \b
+    Example:
+      reportgen history runs/                      # → runs/history/history.html and history.pdf
+      reportgen history runs/ -o trends/
+    """
+    from reportgen.history import History, collect_runs
+    from reportgen.render.history import render_history
+
+    runs = collect_runs(Path(runs_dir))
+    out_dir = Path(output) if output else Path(runs_dir) / "history"
+    paths = render_history(History.from_runs(runs), out_dir.expanduser().resolve(),
+                           Path(template_dir).resolve() if template_dir else None)
+    click.echo(f"{len(runs)} runs, {runs[0].period} to {runs[-1].period}. Wrote:", err=True)
+    for path in paths:
+        click.echo(str(path))
 
 
 def entry() -> None:

@@ -138,3 +138,7 @@ def config_reference() -> str:
 
     walk("", Config)
     return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(config_reference())

@@ -36,8 +36,8 @@ def test_run_writes_outputs_and_prints_paths(tmp_path: Path) -> None:
     result = invoke("run", SAMPLE, "-o", str(out), "--formats", "json,csv", "--k", "4", "--seed", "7",
                     "--period", "2026-10", "--title", "October brief")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == [".reportgen-output", "model.json", "segments.csv",
-                                                     "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".reportgen-output", "model.json", "reference.json",
+                                                     "segments.csv", "summary.json"]
     assert str(out / "summary.json") in result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["k_selection"]["chosen_k"] == 4 and summary["run"]["seed"] == 7

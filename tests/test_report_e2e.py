@@ -80,7 +80,8 @@ def check_html(outcome: Outcome) -> BeautifulSoup:
 
 def test_sample_run_writes_every_output(sample_run: Outcome) -> None:
     names = sorted(p.name for p in sample_run.out_dir.iterdir())
-    assert names == [".reportgen-output", "model.json", "report.html", "report.pdf", "segments.csv", "summary.json"]
+    assert names == [".reportgen-output", "model.json", "reference.json", "report.html", "report.pdf", "segments.csv",
+                     "summary.json"]
 
 
 def test_sample_pdf(sample_run: Outcome) -> None:
