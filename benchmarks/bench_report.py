@@ -32,6 +32,8 @@ CASES = {
     "mall_customers": ["-c", str(REPO / "examples" / "mall_customers.toml")],
     "online_retail": [str(DATASETS / "online_retail.csv.gz"), "--as-of", "2011-12-10"],
 }
+# "<case>+baseline": the case compared with a previous run of itself (made once, before timing).
+CASES |= {f"{name}+baseline": args for name, args in list(CASES.items())}
 
 
 def run_once(args: list[str], out_dir: Path) -> dict:
@@ -53,9 +55,13 @@ def bench(name: str, runs: int, verbose: bool) -> dict:
     """Run one case ``runs`` times and summarise it."""
     results = []
     with tempfile.TemporaryDirectory() as tmp:
+        args = list(CASES[name])
+        if name.endswith("+baseline"):
+            run_once(args, Path(tmp) / "baseline")
+            args += ["--baseline", str(Path(tmp) / "baseline")]
         for i in range(runs):
             out = Path(tmp) / f"run{i}"
-            results.append(run_once(CASES[name], out))
+            results.append(run_once(args, out))
             shutil.rmtree(out, ignore_errors=True)
     walls = [r["wall_s"] for r in results]
     median_run = sorted(results, key=lambda r: r["wall_s"])[len(results) // 2]

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import altair as alt
-import weasyprint
 from markupsafe import Markup
-from weasyprint.urls import FatalURLFetchingError
 
 from reportgen import __version__
 from reportgen.charts import INK, NEUTRAL, WIDTH, to_svg
@@ -23,9 +21,8 @@ from reportgen.history import History, RunPoint
 from reportgen.output import staging
 from reportgen.render.context import DEFAULT_ACCENT, STYLESHEETS, chart_markup, safe_color, w3c_date
 from reportgen.render.html import external_reference
-from reportgen.render.pdf import LocalOnlyFetcher
+from reportgen.render.pdf import write_pdf
 from reportgen.render.templating import render_template
-from reportgen.resources import templates_dir
 
 TITLE = "Customer segment history"
 TEMPLATE = "history.html"
@@ -145,20 +142,6 @@ def _page(context: dict[str, Any], template_dir: Path | None) -> str:
     return render_template(TEMPLATE, context, template_dir)
 
 
-def _write_pdf(page: str, path: Path, template_dir: Path | None) -> None:
-    folders = [templates_dir()] + ([template_dir] if template_dir else [])
-    try:
-        weasyprint.HTML(string=page, base_url=str(template_dir or templates_dir()),
-                        url_fetcher=LocalOnlyFetcher(folders)).write_pdf(path)
-    except FatalURLFetchingError as exc:
-        raise RenderError(f"history PDF: {' '.join(str(exc.__cause__ or exc).split())}") from None
-    except OSError as exc:
-        raise RenderError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except Exception as exc:  # WeasyPrint has no error hierarchy of its own; layout bugs surface as anything
-        raise RenderError(f"history PDF could not be laid out: {type(exc).__name__}: {' '.join(str(exc).split())}") \
-            from None
-
-
 def render_history(history: History, out_dir: Path, template_dir: Path | None = None) -> list[Path]:
     """Write ``history.html`` and ``history.pdf`` into ``out_dir``, replacing it as a whole.
 
@@ -195,5 +178,5 @@ def render_history(history: History, out_dir: Path, template_dir: Path | None = 
             (stage / "history.html").write_text(html, encoding="utf-8")
         except OSError as exc:
             raise RenderError(f"cannot write {stage / 'history.html'}: {exc.strerror}") from None
-        _write_pdf(pdf, stage / "history.pdf", template_dir)
+        write_pdf(pdf, stage / "history.pdf", template_dir, "history PDF")
     return [out_dir.resolve() / "history.html", out_dir.resolve() / "history.pdf"]

@@ -48,6 +48,27 @@ def warm_up() -> None:
     weasyprint.HTML(string="<p>reportgen</p>").render()
 
 
+def write_pdf(page: str, path: Path, template_dir: Path | None, what: str) -> None:
+    """Lay out an HTML page with WeasyPrint and write it to ``path``; resources only from the template folders.
+
+    Raises
+    ------
+    RenderError
+        Naming ``what`` when the page refers to a refused resource, cannot be laid out, or cannot be written.
+    """
+    folders = [templates_dir()] + ([template_dir] if template_dir else [])
+    try:
+        weasyprint.HTML(string=page, base_url=str(template_dir or templates_dir()),
+                        url_fetcher=LocalOnlyFetcher(folders)).write_pdf(path)
+    except FatalURLFetchingError as exc:
+        raise RenderError(f"{what}: {' '.join(str(exc.__cause__ or exc).split())}") from None
+    except OSError as exc:
+        raise RenderError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except Exception as exc:  # WeasyPrint has no error hierarchy of its own; layout bugs surface as anything
+        raise RenderError(f"{what} could not be laid out: {type(exc).__name__}: {' '.join(str(exc).split())}") \
+            from None
+
+
 @register("pdf")
 def render_pdf(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext, out_dir: Path) -> list[Path]:
     """Write ``report.pdf`` into ``out_dir``.
@@ -74,18 +95,6 @@ def render_pdf(result: AnalysisResult, customers: CustomerTable, ctx: RenderCont
         When a template fails, the page refers to a resource outside the template folders, or WeasyPrint fails.
     """
     page = render_page(result, ctx, "pdf")
-    folders = [templates_dir()] + ([ctx.template_dir] if ctx.template_dir else [])
-    base = ctx.template_dir or templates_dir()
     path = out_dir / FILENAME
-    try:
-        document = weasyprint.HTML(string=page, base_url=str(base), url_fetcher=LocalOnlyFetcher(folders))
-        document.write_pdf(path)
-    except FatalURLFetchingError as exc:
-        cause = exc.__cause__ or exc
-        raise RenderError(f"PDF report: {' '.join(str(cause).split())}") from None
-    except OSError as exc:
-        raise RenderError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except Exception as exc:  # WeasyPrint has no error hierarchy of its own; layout bugs surface as anything
-        raise RenderError(f"PDF report could not be laid out: {type(exc).__name__}: {' '.join(str(exc).split())}") \
-            from None
+    write_pdf(page, path, ctx.template_dir, "PDF report")
     return [path]
