@@ -12,6 +12,7 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from reportgen.charts_compare import compare_charts
 from reportgen.charts_rfm import rfm_charts
 from reportgen.errors import RenderError
 from reportgen.result import AnalysisResult, MapPoint, Segment
@@ -256,4 +257,7 @@ def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]
     extra_charts, extra_notes = rfm_charts(result)
     charts |= extra_charts
     notes |= extra_notes
+    compare, compare_notes = compare_charts(result)
+    charts |= compare
+    notes |= compare_notes
     return {name: to_svg(name, chart) for name, chart in charts.items()}, notes

@@ -10,11 +10,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from reportgen.config import Config, effective_config
+from reportgen.drift import DriftReport, FeatureDrift
+from reportgen.migration import Migration, Move
+from reportgen.mixshift import mix_behaviour
 from reportgen.result import (
     AnalysisResult,
+    BaselineSegment,
     CategoryShare,
     CleaningAction,
     ColumnInfo,
+    Comparison,
     Count,
     CustomerTable,
     DataQuality,
@@ -27,9 +32,11 @@ from reportgen.result import (
     ReportMeta,
     RunInfo,
     Segment,
+    SegmentIdentity,
     SegmentMap,
     Trait,
 )
+from reportgen.stability import RetrainThresholds, retrain_advice
 
 NAMES = (
     "Affluent big spenders", "Deal-seeking families", "Lapsed low spenders", "Young web browsers",
@@ -47,6 +54,12 @@ FEATURES = (
 )
 CATEGORIES = {"Education": {"Graduation": 0.50, "PhD": 0.22, "Master": 0.17, "Basic": 0.11},
               "Marital_Status": {"Married": 0.39, "Together": 0.26, "Single": 0.21, "Divorced": 0.14}}
+# (feature, kind, PSI, distance, small sample): four drift, one of them on distance alone, below the 50% share.
+DRIFT = (("Income", "numeric", 0.021, 0.04, False), ("MntTotal", "numeric", 0.064, 0.13, False),
+         ("Recency", "numeric", 0.312, 0.27, False), ("NumPurchases", "numeric", 0.048, 0.06, False),
+         ("NumWebVisitsMonth", "numeric", 0.142, 0.11, False), ("NumDealsPurchases", "numeric", 0.033, 0.05, False),
+         ("Age", "numeric", 0.004, 0.01, False), ("Tenure", "numeric", 0.052, 0.08, False),
+         ("Education", "categorical", 0.018, 0.04, False), ("Marital_Status", "categorical", 0.118, 0.09, True))
 RULES = (
     ("R-VIP-RETAIN", "Protect the most valuable customers", "Offer a loyalty tier with early access."),
     ("R-WINBACK", "Win back lapsed customers", "Send a time-limited comeback offer to customers inactive 60+ days."),
@@ -186,3 +199,68 @@ def make_customers(result: AnalysisResult) -> CustomerTable:
     return CustomerTable(
         ids=np.arange(1, len(segment) + 1), segment=segment, distance=rng.gamma(2.0, 0.6, len(segment)),
         segment_names=tuple(s.name for s in result.segments), id_name="ID")
+
+
+def _drift() -> DriftReport:
+    features = tuple(FeatureDrift(
+        name, kind, psi, distance, "wasserstein/σ" if kind == "numeric" else "jensen-shannon",
+        "major" if psi >= 0.25 else "moderate" if psi >= 0.1 else "none", psi >= 0.1 or distance >= 0.1, small,
+        "small sample: too few customers per bin for a reliable PSI" if small else "")
+        for name, kind, psi, distance, small in DRIFT)
+    drifted = tuple(f.feature for f in features if f.drifted)
+    return DriftReport(features, drifted, len(drifted) / len(features), len(drifted) / len(features) >= 0.5,
+                       tuple(f.feature for f in features), ())
+
+
+def make_comparison(result: AnalysisResult, period: str = "2026-Q2") -> Comparison:
+    """A comparison of ``result`` with a made-up previous run, consistent in every total.
+
+    Each segment but the last continues the baseline segment of the same name (baseline ids run in reverse);
+    the last segment is new, and the baseline's last segment, "Seasonal gift buyers", retired.
+    """
+    rng = np.random.default_rng(11)
+    now = result.segments
+    kept = len(now) - 1
+    old_of = {s.id: kept - 1 - s.id for s in now[:kept]}
+    old_names = {old_of[s.id]: s.name for s in now[:kept]} | {kept: "Seasonal gift buyers"}
+    old_colors = {old_of[s.id]: s.color for s in now[:kept]} | {kept: "#bab0ac"}
+    means = [max(next(st.mean for st in s.stats if st.role == "monetary"), 40.0) for s in now]
+    grid = np.zeros((kept + 1, len(now)), dtype=int)  # baseline id × this run's id: customers in both runs
+    for j, s in enumerate(now):
+        present = round(s.size * (0.9 if j < kept else 0.6))
+        spread = rng.dirichlet(np.ones(kept + 1)) * 0.2
+        spread[old_of.get(j, kept)] += 0.8
+        grid[:, j] = np.floor(spread * present)
+    lost = np.round(grid.sum(axis=1) * rng.uniform(0.05, 0.12, kept + 1)).astype(int)
+    old_sizes = grid.sum(axis=1) + lost
+    old_total = int(old_sizes.sum())
+    old_means = [means[next(n for n, o in old_of.items() if o == b)] * 0.97 if b < kept else 410.0
+                 for b in range(kept + 1)]
+    cells = tuple((b, j, int(grid[b, j]), float(grid[b, j] * means[j])) for b in range(kept + 1)
+                  for j in range(len(now)))
+    moves = sorted((c for c in cells if c[2] and old_of.get(c[1]) != c[0]), key=lambda c: -c[2])
+    added = [s.size - int(grid[:, j].sum()) for j, s in enumerate(now)]
+    migration = Migration(
+        cells, tuple(enumerate(map(int, grid.sum(axis=1)))), tuple(enumerate(map(int, grid.sum(axis=0)))),
+        tuple(enumerate(map(int, lost))), tuple((j, a, a * means[j]) for j, a in enumerate(added)),
+        both=int(grid.sum()), added=sum(added), lost=int(lost.sum()),
+        stayed=sum(c[2] for c in cells if old_of.get(c[1]) == c[0]),
+        largest_moves=tuple(Move(o, old_names[o], n, now[n].name, count, value) for o, n, count, value in moves[:3]))
+    baseline = tuple(BaselineSegment(b, old_names[b], old_colors[b], int(old_sizes[b]), float(old_sizes[b] / old_total),
+                                     None, float(old_means[b])) for b in range(kept + 1))
+    mix = mix_behaviour([(f"b{b.id}", b.share, b.mean_value) for b in baseline],
+                        [(f"b{old_of[s.id]}" if s.id in old_of else f"n{s.id}", s.share, m)
+                         for s, m in zip(now, means, strict=True)])
+    identities = (*(SegmentIdentity(s.id, "kept", old_of[s.id], s.name, round(0.12 + 0.07 * s.id, 3))
+                    for s in now[:kept]), SegmentIdentity(now[-1].id, "new", None, None, None))
+    drift = _drift()
+    advice = retrain_advice(0.86, drift.dataset_drift, drift.share_drifted, 2, RetrainThresholds())
+    sentences = (f"Since {period}: {migration.added:,} customers joined, {migration.lost:,} left and "
+                 f"{migration.both:,} are in both runs; {migration.stayed:,} of those stayed in the same segment.",
+                 f"Largest move: {moves[0][2]:,} customers from {old_names[moves[0][0]]} to {now[moves[0][1]].name}.",
+                 f"New segment: {now[-1].name} ({now[-1].share:.0%} of customers).",
+                 f"No data-set drift: {len(drift.drifted_features)} of {len(drift.features)} features moved "
+                 f"({', '.join(drift.drifted_features[:3])}).",
+                 f"Advice: {advice.action} the model — {advice.reasons[0].rstrip('.')}.")
+    return Comparison(period, f"report-{period}", "refit", baseline, identities, (kept,), old_total, migration,
+                      drift, mix, 0.86, advice, sentences)

@@ -17,6 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from reportgen.drift import DriftThresholds
 from reportgen.render import RenderContext
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
@@ -107,6 +108,23 @@ def _segment_view(segment: Segment) -> dict[str, Any]:
     }
 
 
+def _compare_view(result: AnalysisResult) -> dict[str, Any] | None:
+    """Lookups for the comparison section: baseline segments by id, counts by segment, the drift share threshold."""
+    comparison = result.comparison
+    if comparison is None:
+        return None
+    mig = comparison.migration
+    setting = result.run.config.get("comparison", {}).get("dataset_share")
+    return {
+        "baseline": {b.id: b for b in comparison.baseline_segments},
+        "baseline_colors": {b.id: safe_color(b.color) for b in comparison.baseline_segments},
+        "identity": {i.segment_id: i for i in comparison.identities},
+        "added": {n: count for n, count, _ in mig.added_by_segment},
+        "lost": dict(mig.lost_by_segment),
+        "dataset_share": DriftThresholds().dataset_share if setting is None else setting,
+    }
+
+
 def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> dict[str, Any]:
     """The template context for one medium (``"html"`` or ``"pdf"``)."""
     segments = [_segment_view(s) for s in result.segments]
@@ -125,6 +143,7 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "colors": {s.id: safe_color(s.color) for s in result.segments},
         "config": config_sections(result.run.config),
         "toc": _toc(segments, result),
+        "compare": _compare_view(result),
         "rfm_cells": {(seg, group): count for seg, group, count in result.rfm.crosstab} if result.rfm else {},
     }
 
@@ -134,6 +153,7 @@ def _toc(segments: list[dict[str, Any]], result: AnalysisResult) -> list[tuple[s
     entries += [("customer-base", "Customer base", 1)] if result.transactions else []
     entries += [("overview", "Segment overview", 1)]
     entries += [("rfm", "RFM groups", 1)] if result.rfm else []
+    entries += [("compare", "What changed", 1)] if result.comparison else []
     entries += [("segments", "Segment profiles", 1)]
     entries += [(view["anchor"], view["s"].name, 2) for view in segments]
     entries += [("recommendations", "All recommendations", 1), ("appendix", "Appendix: method and data quality", 1)]
