@@ -46,7 +46,9 @@ def migration_chart(result: AnalysisResult, comparison: Comparison) -> alt.TopLe
     step = max(44, min(90, 480 // max(len(cols_order), 1)))
     base = alt.Chart(alt.Data(values=cells)).encode(
         x=alt.X("new:N", sort=cols_order, title="Segment now",
-                axis=alt.Axis(orient="top", labelAngle=-35 if len(cols_order) * step > 360 else 0, labelLimit=150)),
+                axis=alt.Axis(orient="bottom", labelAngle=-30 if max(map(len, cols_order)) * 6.5 > step else 0,
+                              labelAlign="right" if max(map(len, cols_order)) * 6.5 > step else "center",
+                              labelLimit=170)),
         y=alt.Y("old:N", sort=rows_order, title=f"Segment in {comparison.baseline_period}",
                 axis=alt.Axis(labelLimit=170)))
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
@@ -76,7 +78,11 @@ def drift_chart(comparison: Comparison) -> alt.TopLevelMixin:
         base.mark_bar(height={"band": 0.7}).encode(color=state),
         base.mark_text(align="left", dx=3, color=INK).encode(text=alt.Text("label:N")),
         rules.mark_rule(strokeDash=[4, 3], color="#6b7680"),
-        rules.mark_text(align="left", dx=3, y=-6, color="#6b7680", fontSize=11).encode(text=alt.Text("text:N")),
+        # Stacked at two heights: at small PSI scales the two labels would otherwise overlap.
+        rules.transform_filter("datum.psi < 0.2").mark_text(align="right", dx=-3, y=-6, color="#6b7680",
+                                                             fontSize=11).encode(text=alt.Text("text:N")),
+        rules.transform_filter("datum.psi >= 0.2").mark_text(align="left", dx=3, y=-6, color="#6b7680",
+                                                              fontSize=11).encode(text=alt.Text("text:N")),
     ).properties(width=WIDTH - 160, height=20 * max(len(rows), 1))
 
 

@@ -33,6 +33,7 @@ class Carried:
     colors: dict[int, str]
     old_labels: np.ndarray  # this month's customers under last month's model
     ari: float
+    retired_names: frozenset[str] = frozenset()  # names of baseline segments without a successor
 
 
 def check_compatible(baseline: Baseline, numeric: tuple[str, ...], categorical: tuple[str, ...]) -> None:
@@ -61,7 +62,8 @@ def identities(baseline: Baseline, frame: pd.DataFrame, labels: np.ndarray, cfg:
     carried_names = {new: names[old] for new, old in match.old_of.items() if old in names}
     carried_colors = {new: colors[old] for new, old in match.old_of.items() if old in colors}
     ari = float(adjusted_rand_score(old_labels, labels))
-    return Carried(match, carried_names, carried_colors, old_labels, ari)
+    retired = frozenset(names[old] for old in match.retired if old in names)
+    return Carried(match, carried_names, carried_colors, old_labels, ari, retired)
 
 
 def reused(baseline: Baseline, frame: pd.DataFrame, fresh_labels: np.ndarray) -> Carried:

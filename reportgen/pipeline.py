@@ -127,6 +127,10 @@ def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
     inherited = carried.names if carried else {}
     fallback = {p.id: [f"{t.direction.capitalize()} {t.feature}" for t in p.traits] for p in profiles}
     names = name_segments(metrics, inherited | configured, fallback)
+    for seg, (name, reason) in list(names.items()):
+        # A new segment must not look like the retired one it replaces: same name, different customers.
+        if carried and seg not in inherited and seg not in configured and name in carried.retired_names:
+            names[seg] = (f"{name} (new)", reason + " Last run's segment of that name has no successor.")
     for seg in set(inherited) - set(configured):
         distance = next((d for n, _, d in carried.match.pairs if n == seg), 0.0)
         names[seg] = (names[seg][0], f"Same segment as last run's '{inherited[seg]}' (centroid distance "
