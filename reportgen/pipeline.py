@@ -16,8 +16,6 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from sklearn.decomposition import PCA
-from sklearn.metrics import silhouette_samples
 
 from reportgen import __version__
 from reportgen.baseline import Baseline, load_baseline
@@ -30,18 +28,16 @@ from reportgen.highlights import highlights
 from reportgen.kselect import sample_rows, select_k
 from reportgen.modelio import assign, export_model, model_digest
 from reportgen.naming import name_segments
-from reportgen.profile import SegmentProfile, profile_segments, segment_metrics
+from reportgen.profile import SegmentProfile, profile_segments, segment_map, segment_metrics, segment_silhouettes
 from reportgen.provenance import library_versions
 from reportgen.result import (
     FORMAT_VERSION,
     AnalysisResult,
     CustomerTable,
     KSelection,
-    MapPoint,
     ReportMeta,
     RunInfo,
     Segment,
-    SegmentMap,
 )
 from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary, segment_metrics_rfm
 from reportgen.rules import SegmentMetrics, load_rulebook, recommend
@@ -50,7 +46,6 @@ from reportgen.sources import Source, load_source
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac", "#2f4b7c", "#a05195", "#d45087", "#665191", "#ffa600")
-MAP_POINTS = 1000
 
 
 @dataclass(frozen=True)
@@ -88,27 +83,6 @@ class _Stages:
         start = time.perf_counter()
         yield
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
-
-def _segment_silhouettes(matrix: np.ndarray, labels: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
-    sub = labels[rows]
-    if len(np.unique(sub)) < 2 or len(rows) <= len(np.unique(sub)):
-        return np.full(k, np.nan)
-    values = silhouette_samples(matrix[rows], sub)
-    return np.array([values[sub == s].mean() if (sub == s).any() else np.nan for s in range(k)])
-
-
-def _segment_map(matrix: np.ndarray, labels: np.ndarray, seed: int) -> SegmentMap:
-    rows = sample_rows(len(matrix), MAP_POINTS, seed)
-    sample = matrix[rows]
-    if sample.shape[1] >= 2:
-        pca = PCA(n_components=2, random_state=seed).fit(sample)
-        xy, variance = pca.transform(sample), tuple(float(v) for v in pca.explained_variance_ratio_)
-    else:
-        xy, variance = np.column_stack([sample[:, 0], np.zeros(len(sample))]), (1.0, 0.0)
-    points = tuple(MapPoint(round(float(x), 4), round(float(y), 4), int(s))
-                   for (x, y), s in zip(xy, labels[rows], strict=True))
-    return SegmentMap(points, (variance[0], variance[1]), len(matrix))
 
 
 def _colors(k: int, carried: dict[int, str]) -> dict[int, str]:
@@ -206,10 +180,10 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
             carried, fitted, selection = _continue_baseline(baseline, config, prepared, fitted, selection)
     with stages.stage("profile"):
         rows = sample_rows(len(matrix), seg_cfg.sample_size, seg_cfg.seed)
-        silhouettes = _segment_silhouettes(matrix, fitted.labels, selection.chosen_k, rows)
+        silhouettes = segment_silhouettes(matrix, fitted.labels, selection.chosen_k, rows)
         profiles = profile_segments(prepared.frame, fitted.labels, prepared.numeric, prepared.categorical,
                                     prepared.roles, silhouettes)
-        segment_map = _segment_map(matrix, fitted.labels, seg_cfg.seed)
+        segment_map = segment_map(matrix, fitted.labels, seg_cfg.seed)
         rfm, rfm_metrics, extra_columns = None, {}, {}
         if source.scores is not None and source.groups is not None:
             scores = aligned_scores(source.scores, prepared.ids)

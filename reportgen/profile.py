@@ -10,10 +10,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.decomposition import PCA
+from sklearn.metrics import silhouette_samples
 
-from reportgen.result import CategoryShare, FeatureStat, Trait
+from reportgen.kselect import sample_rows
+from reportgen.result import CategoryShare, FeatureStat, MapPoint, SegmentMap, Trait
 
 MAX_TRAITS = 4
+MAP_POINTS = 1000  # customers drawn on the map: enough for its structure, flat in the input size
 
 
 @dataclass(frozen=True)
@@ -112,3 +116,26 @@ def segment_metrics(profile: SegmentProfile, k: int) -> dict[str, float]:
         metrics[f"base_mean_{stat.role}"] = stat.base_mean
         metrics[f"ratio_{stat.role}"] = stat.mean / stat.base_mean if stat.base_mean else float("nan")
     return metrics
+
+
+def segment_silhouettes(matrix: np.ndarray, labels: np.ndarray, k: int, rows: np.ndarray) -> np.ndarray:
+    """Mean silhouette of each segment over the sampled ``rows`` (NaN when it cannot be measured)."""
+    sub = labels[rows]
+    if len(np.unique(sub)) < 2 or len(rows) <= len(np.unique(sub)):
+        return np.full(k, np.nan)
+    values = silhouette_samples(matrix[rows], sub)
+    return np.array([values[sub == s].mean() if (sub == s).any() else np.nan for s in range(k)])
+
+
+def segment_map(matrix: np.ndarray, labels: np.ndarray, seed: int) -> SegmentMap:
+    """A 2-D PCA projection of a seeded sample of customers, for the overview's map."""
+    rows = sample_rows(len(matrix), MAP_POINTS, seed)
+    sample = matrix[rows]
+    if sample.shape[1] >= 2:
+        pca = PCA(n_components=2, random_state=seed).fit(sample)
+        xy, variance = pca.transform(sample), tuple(float(v) for v in pca.explained_variance_ratio_)
+    else:
+        xy, variance = np.column_stack([sample[:, 0], np.zeros(len(sample))]), (1.0, 0.0)
+    points = tuple(MapPoint(round(float(x), 4), round(float(y), 4), int(s))
+                   for (x, y), s in zip(xy, labels[rows], strict=True))
+    return SegmentMap(points, (variance[0], variance[1]), len(matrix))
