@@ -183,7 +183,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         silhouettes = segment_silhouettes(matrix, fitted.labels, selection.chosen_k, rows)
         profiles = profile_segments(prepared.frame, fitted.labels, prepared.numeric, prepared.categorical,
                                     prepared.roles, silhouettes)
-        segment_map = segment_map(matrix, fitted.labels, seg_cfg.seed)
+        projected = segment_map(matrix, fitted.labels, seg_cfg.seed)
         rfm, rfm_metrics, extra_columns = None, {}, {}
         if source.scores is not None and source.groups is not None:
             scores = aligned_scores(source.scores, prepared.ids)
@@ -214,7 +214,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         recommendations=recommendations,
         highlights=highlights(segments, prepared.quality, selection, recommendations, source.log,
                               report.currency),
-        segment_map=segment_map, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
+        segment_map=projected, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
         transactions=source.log, rfm=rfm, comparison=comparison)
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns)
