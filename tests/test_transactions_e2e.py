@@ -86,3 +86,12 @@ def test_init_recognises_a_log(datasets_dir: Path, tmp_path: Path) -> None:
     for line in ('customer = "CustomerID"', 'invoice = "InvoiceNo"', 'timestamp = "InvoiceDate"',
                  'quantity = "Quantity"', 'unit_price = "UnitPrice"', 'product = "StockCode"'):
         assert line in text
+
+
+def test_log_outputs_are_deterministic(datasets_dir: Path, retail_run: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    result = CliRunner().invoke(main, ["run", str(datasets_dir / "online_retail.csv.gz"), "--as-of", "2011-12-10",
+                                       "--window", "all", "-o", str(again), "-q"])
+    assert result.exit_code == 0, result.output
+    for name in ("summary.json", "segments.csv", "customers.csv", "model.json", "reference.json"):
+        assert (again / name).read_bytes() == (retail_run / name).read_bytes(), name
