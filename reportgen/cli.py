@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -201,6 +202,11 @@ def history(runs_dir: str, output: str | None, template_dir: str | None) -> None
         click.echo(str(path))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (a scheduler stopping the job) unwinds like Ctrl-C, so staging folders are removed on the way out.
+    raise KeyboardInterrupt
+
+
 def entry() -> None:
     """Console entry point: run the command line, then leave without the interpreter's slow teardown.
 
@@ -208,6 +214,7 @@ def entry() -> None:
     after the work is done; every output is already written and closed when a command returns, so the process
     flushes its streams and exits directly.
     """
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         main.main(prog_name="reportgen")
         code: int = 0
