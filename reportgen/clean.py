@@ -15,6 +15,10 @@ from reportgen.config import CleaningConfig
 from reportgen.errors import ConfigError, DataError
 from reportgen.result import CleaningAction, Count
 
+# No customer measure comes near this; beyond it (placeholders such as 1e308) squares and sums overflow float64
+# in scaling, IQR fences and profiles, so such values are treated as missing.
+MAX_MAGNITUDE = 1e100
+
 
 @dataclass
 class CleaningLog:
@@ -55,7 +59,8 @@ def _check_columns(frame: pd.DataFrame, columns: list[str], key: str) -> None:
 
 def clean_values(frame: pd.DataFrame, numeric: list[str], categorical: list[str], cfg: CleaningConfig,
                  log: CleaningLog) -> pd.DataFrame:
-    """Merge categories, apply plausible ranges, and drop or impute missing values."""
+    """Merge categories, apply plausible ranges, make infinite or unscalably large numbers missing, and drop or
+    impute missing values."""
     _check_columns(frame, list(cfg.merge), "cleaning.merge")
     _check_columns(frame, list(cfg.ranges), "cleaning.ranges")
     _check_columns(frame, list(cfg.missing), "cleaning.missing")
@@ -83,9 +88,14 @@ def clean_values(frame: pd.DataFrame, numeric: list[str], categorical: list[str]
     for column in numeric:
         values = frame[column].astype("float64")
         infinite = np.isinf(values)
+        huge = (values.abs() > MAX_MAGNITUDE) & ~infinite
+        if infinite.any() or huge.any():
+            frame[column] = values.mask(infinite | huge)
         if infinite.any():
-            frame[column] = values.mask(infinite)
             log.actions.append(CleaningAction(column, "infinite value → missing", int(infinite.sum())))
+        if huge.any():
+            log.actions.append(CleaningAction(column, "value too large → missing", int(huge.sum()),
+                                              f"beyond ±{MAX_MAGNITUDE:.0e}"))
     policies = {c: cfg.missing.get(c, cfg.numeric_missing) for c in numeric}
     policies |= {c: cfg.missing.get(c, cfg.categorical_missing) for c in categorical}
     for column, policy in policies.items():

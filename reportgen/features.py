@@ -22,6 +22,11 @@ from reportgen.result import CleaningAction, ColumnInfo, DataQuality
 from reportgen.roles import infer_roles, suggest_totals
 from reportgen.schema import Schema, infer_schema
 
+MIN_ROWS = 3  # K-Means with K >= 2 and a silhouette need at least three customers
+# Dates outside this span are export placeholders (0001-01-01, 9999-12-31) for "unknown"; kept, the latest one
+# would become the reference date and every "days since" feature would count millennia.
+_PLAUSIBLE_DATES = (pd.Timestamp("1800-01-01"), pd.Timestamp("2200-12-31"))
+
 
 @dataclass(frozen=True)
 class PreparedData:
@@ -57,9 +62,18 @@ def _dates_to_days(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], conf
     for column, fmt in dates:
         raw = frame[column]
         parsed = pd.to_datetime(raw, format=fmt, errors="coerce") if fmt else pd.to_datetime(raw, errors="coerce")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            # The reference date is a calendar date without zone, and other columns may have none either.
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         bad = int((parsed.isna() & raw.notna()).sum())
         if bad:
             log.actions.append(CleaningAction(column, "unparseable date → missing", bad, f"format {fmt or 'auto'}"))
+        implausible = (parsed < _PLAUSIBLE_DATES[0]) | (parsed > _PLAUSIBLE_DATES[1])
+        if implausible.any():
+            parsed = parsed.mask(implausible)
+            span = " to ".join(str(d.year) for d in _PLAUSIBLE_DATES)
+            log.actions.append(CleaningAction(column, "implausible date → missing", int(implausible.sum()),
+                                              f"outside {span}"))
         frame[column] = parsed
     reference = _reference_date(frame, dates, configured)
     names = []
@@ -110,10 +124,19 @@ def _column_info(frame: pd.DataFrame, schema: Schema, numeric: list[str], catego
     return tuple(infos)
 
 
+def _id_text(ids: pd.Series) -> np.ndarray:
+    """Customer ids as text; whole-number ids that read as floats (a blank id makes the column float) lose ``.0``."""
+    if pd.api.types.is_float_dtype(ids) and (ids.dropna() == ids.dropna().round()).all():
+        ids = ids.astype("Int64")
+    return ids.astype("string").to_numpy(dtype=object)
+
+
 def prepare(table: LoadedTable, config: Config) -> PreparedData:
     """Validate, clean and build the feature frame; raises DataError when nothing usable is left."""
     source = table.path.name
     raw = table.frame
+    if len(raw) < MIN_ROWS:
+        raise DataError(f"{source}: only {len(raw)} customer row(s); at least {MIN_ROWS} are needed to segment")
     derived = dict(config.features.derived)
     needs = set(config.cleaning.ranges) | set(config.cleaning.merge)
     for text in derived.values():
@@ -129,8 +152,10 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     if schema.id_column is not None:
         frame = dedupe_ids(frame, schema.id_column, config.data.duplicate_ids, log, source)
     frame = clean_values(frame, numeric, list(schema.categorical), config.cleaning, log)
-    if frame.empty:
-        raise DataError(f"{source}: no rows left after cleaning ({', '.join(c.label for c in log.exclusions)})")
+    if len(frame) < MIN_ROWS:
+        excluded = ", ".join(f"{c.count:,} {c.label}" for c in log.exclusions)
+        left = "no rows" if frame.empty else f"only {len(frame)} customer row(s)"
+        raise DataError(f"{source}: {left} left after cleaning ({excluded}); at least {MIN_ROWS} are needed")
     frame = _derive(frame, derived)
     numeric += [d for d in derived if d not in numeric]
     numeric = [c for c in numeric if c not in config.features.exclude]
@@ -139,7 +164,9 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     frame = clip_outliers(frame, numeric, config.cleaning, log)
     ignored = dict(schema.ignored)
     for column in [*numeric, *schema.categorical]:
-        if frame[column].nunique(dropna=True) <= 1:
+        if frame[column].isna().all():
+            ignored[column] = "all values missing after cleaning"
+        elif frame[column].nunique(dropna=True) <= 1:
             ignored[column] = "constant after cleaning"
     numeric = [c for c in numeric if c not in ignored]
     categorical = [c for c in schema.categorical if c not in ignored]
@@ -152,7 +179,7 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
                for r, c in config.features.roles.model_dump().items() if c and c not in numeric]
     if unknown:
         raise ConfigError(unknown)
-    ids = (frame[schema.id_column].astype("string").to_numpy(dtype=object) if schema.id_column
+    ids = (_id_text(frame[schema.id_column]) if schema.id_column
            else np.asarray([str(i + 1) for i in range(len(frame))], dtype=object))
     features = frame[numeric].astype("float64").join(frame[categorical].astype("string"))
     quality = DataQuality(

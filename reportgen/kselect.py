@@ -93,6 +93,12 @@ def select_k(matrix: np.ndarray, cfg: SegmentationConfig, n_customers: int,
     if cfg.k != "auto":
         if cfg.k > n_customers:
             raise AnalysisError(f"segmentation.k = {cfg.k} is larger than the number of customers ({n_customers:,})")
+        if cfg.k > distinct_points and len(rows) < len(matrix):
+            distinct_points = len(np.unique(matrix, axis=0))  # the sample may have missed some profiles
+        if cfg.k > distinct_points:
+            # K-Means would return empty segments and the report would promise K groups that do not exist.
+            raise AnalysisError(f"segmentation.k = {cfg.k} is larger than the number of distinct customers "
+                                f"({distinct_points:,} different feature profiles among {n_customers:,} customers)")
         ks = [int(cfg.k)]
     else:
         ks = [k for k in range(cfg.k_min, cfg.k_max + 1) if k < min(n_customers, distinct_points + 1)]

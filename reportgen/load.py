@@ -161,7 +161,8 @@ def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.
     blank = {i for i, value in enumerate(raw) if pd.isna(value) or not str(value).strip()}
     if len(blank) == len(raw):
         problem = "has an empty header row (multi-row headers are not supported)" if raw else "is empty"
-        raise DataError(f"{path}: sheet {name!r} {problem}")
+        others = f"; set data.sheet to one of {', '.join(map(repr, sheets))}" if len(sheets) > 1 else ""
+        raise DataError(f"{path}: sheet {name!r} {problem}{others}")
     unnamed = blank | {i for i, value in enumerate(raw) if re.fullmatch(r"Unnamed: \d+", str(value))}
     empty = [i for i in sorted(unnamed) if len(frame) and frame.iloc[:, i].isna().all()]
     notes.extend(f"dropped empty unnamed column {i + 1}" for i in empty)

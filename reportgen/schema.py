@@ -17,6 +17,8 @@ from reportgen.errors import ConfigError
 
 _ID_NAME = re.compile(r"(^|[^a-z])(id|key|no|number|code)$"
                       r"|^(customer|client|user|member|account)[ _]?(id|no|number|key|code)?$")
+# Names that can only mean the customer id, strict enough to trust even when a few ids are blank or repeated.
+_CUSTOMER_ID_NAME = re.compile(r"(^|_)id$|^(customer|client|user|member|account)_?(id|no|number|key|code)?$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y",
                  "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d")
 _NUMERIC_TEXT = re.compile(r"^\s*[-+]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*%?\s*$")
@@ -71,6 +73,20 @@ def _is_id_like(series: pd.Series, name: str) -> bool:
     return False
 
 
+def _is_dirty_id(series: pd.Series, name: str) -> bool:
+    """A column named as the customer id whose few blank or repeated values cleaning drops and counts.
+
+    Without this, one repeated id in a monthly export would demote the id column to ignored text, and the
+    duplicates would be segmented silently as separate customers.
+    """
+    if not _CUSTOMER_ID_NAME.search(_norm(name)) or pd.api.types.is_bool_dtype(series):
+        return False
+    non_null = series.dropna()
+    if pd.api.types.is_float_dtype(series) and not (non_null == non_null.round()).all():
+        return False
+    return len(non_null) > 0 and len(series) - non_null.nunique() <= max(1, len(series) // 10)
+
+
 def _classify(series: pd.Series, name: str, features: FeaturesConfig) -> tuple[str, str]:
     """Return (kind, reason) for one column: kind is numeric | categorical | date | ignored."""
     n = len(series)
@@ -112,7 +128,9 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
     if id_column is None:
         id_column = next((c for c in frame.columns if _is_id_like(frame[c], c)
                           and bool(_ID_NAME.search(_norm(c)))), None)
-    numeric, categorical, dates, ignored = [], [], [], []
+    if id_column is None:
+        id_column = next((c for c in frame.columns if _is_dirty_id(frame[c], c)), None)
+    numeric, categorical, dates, ignored, mismatched = [], [], [], [], []
     for column in frame.columns:
         if column == id_column:
             continue
@@ -124,6 +142,10 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
             fmt = date_format(series, date_formats.get(column))
             if fmt is not None:
                 dates.append((column, fmt))
+                continue
+            # An export whose date format changed must not lose the column to "text" silently.
+            if column in date_formats and (problem := _format_mismatch(series, column, date_formats[column])):
+                mismatched.append(problem)
                 continue
             converted = numeric_text(series)
             if converted is not None:
@@ -147,4 +169,17 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
             categorical.append(column)
         else:
             ignored.append((column, reason))
+    if mismatched:
+        raise ConfigError(mismatched)
     return Schema(id_column, tuple(numeric), tuple(categorical), tuple(dates), tuple(ignored))
+
+
+def _format_mismatch(series: pd.Series, column: str, fmt: str) -> str | None:
+    """The problem line for a configured date format that fails on some of the column's values, else None."""
+    text = series.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    failed = text[pd.to_datetime(text, format=fmt, errors="coerce").isna()]
+    if failed.empty:
+        return None
+    return (f"Config value 'data.date_formats.{column}': {fmt!r} does not parse {len(failed):,} of the "
+            f"{len(text):,} values (e.g. {failed.iloc[0]!r})")

@@ -95,7 +95,7 @@ def read_sample(path: Path, gz: bool, configured: str | None, notes: list[str]) 
     Returns
     -------
     tuple[str, str, bool]
-        The encoding, the decoded text and whether the sample holds the whole file.
+        The encoding, the decoded text with every line break as ``\n``, and whether the sample holds the whole file.
 
     Raises
     ------
@@ -106,7 +106,8 @@ def read_sample(path: Path, gz: bool, configured: str | None, notes: list[str]) 
         raw = handle.read(SAMPLE_BYTES + 1)
     complete, raw = len(raw) <= SAMPLE_BYTES, raw[:SAMPLE_BYTES]
     encoding, text = _decode(path, raw, complete, configured, notes)
-    return encoding, text, complete
+    # Old Mac exports end lines with a bare CR; the sniffers and header readers split lines on LF only.
+    return encoding, text.replace("\r\n", "\n").replace("\r", "\n"), complete
 
 
 def _decode(path: Path, raw: bytes, complete: bool, configured: str | None, notes: list[str]) -> tuple[str, str]:
@@ -153,23 +154,47 @@ def sniff_separator(path: Path, body: str, complete: bool, configured: str | Non
     -------
     str
         The separator.
+
+    Raises
+    ------
+    DataError
+        If the configured separator is missing from the header line while another one splits every line alike.
     """
-    best = "\t" if (configured or "").lower() in ("tab", "\\t") else configured
-    key, how = (0.0, 0), " (configured)"
     lines = [line for line in body.split("\n")[: None if complete else -1] if line.strip()][:PROBE_ROWS]
-    for sep in (",", ";", "\t", "|") if not configured else ():
-        counts = [line.count(sep) for line in lines]
-        # A real separator appears equally often on every line; ties go to the one splitting more columns.
-        if counts and counts[0] and (score := (sum(c == counts[0] for c in counts) / len(counts), counts[0])) > key:
-            best, key, how = sep, score, ""
+    if configured:
+        best = "\t" if configured.lower() in ("tab", "\\t") else configured
+        sniffed, score = _most_consistent(lines)
+        # A stale config meeting a re-exported file would otherwise read every row as one text column.
+        if lines and best not in lines[0] and sniffed is not None and score[0] == 1.0:
+            raise DataError(f"{path}: data.sep = {configured!r} does not occur in the header line; the file looks "
+                            f"{_label(sniffed)}-separated (change data.sep or remove it to sniff the separator)")
+        how = " (configured)"
+    else:
+        best, how = _most_consistent(lines)[0], ""
     if best is None:
         best, how = ("\t" if ".tsv" in [suffix.lower() for suffix in path.suffixes] else ","), " (single column)"
-    notes.append(f"separator: {'TAB' if best == chr(9) else repr(best)}{how}")
+    notes.append(f"separator: {_label(best)}{how}")
     return best
 
 
+def _most_consistent(lines: list[str]) -> tuple[str | None, tuple[float, int]]:
+    """The candidate separator found equally often on most lines, with (share of such lines, count per line)."""
+    best, key = None, (0.0, 0)
+    for sep in (",", ";", "\t", "|"):
+        counts = [line.count(sep) for line in lines]
+        # A real separator appears equally often on every line; ties go to the one splitting more columns.
+        if counts and counts[0] and (score := (sum(c == counts[0] for c in counts) / len(counts), counts[0])) > key:
+            best, key = sep, score
+    return best, key
+
+
+def _label(sep: str) -> str:
+    return "TAB" if sep == "\t" else repr(sep)
+
+
 def clean_names(path: Path, raw: list[Any], notes: list[str], skip: Collection[int] = ()) -> list[str]:
-    """Strip column names, name blank ones ``column_<position>`` and reject duplicates.
+    """Strip column names, join lines of a wrapped name with a space, name blank ones ``column_<position>`` and
+    reject duplicates.
 
     Parameters
     ----------
@@ -195,7 +220,8 @@ def clean_names(path: Path, raw: list[Any], notes: list[str], skip: Collection[i
     names = []
     for n, name in enumerate(raw, start=1):
         text = "" if name is None or (not isinstance(name, str) and pd.isna(name)) else str(name)
-        text = (text.lstrip("\ufeff") if n == 1 else text).strip()
+        # A line break inside a header cell (wrapped Excel headers) is layout; kept, it would split error messages.
+        text = re.sub(r"\s*[\r\n]+\s*", " ", (text.lstrip("\ufeff") if n == 1 else text).strip())
         if n - 1 not in skip:
             names.append(text or f"column_{n}")
             notes.extend([] if text else [f"blank column name at position {n} named 'column_{n}'"])

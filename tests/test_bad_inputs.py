@@ -1,0 +1,392 @@
+"""Bad and awkward input files through the command line, as an unattended monthly run meets them.
+
+Each case generates its file, runs ``reportgen run`` on it over a folder a previous good run wrote, and checks
+one of two outcomes: a one-line error naming the problem with exit code 1 and the previous outputs untouched,
+or (when cleaning can rescue the data) a normal run whose summary.json says what was dropped or changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from reportgen.cli import main
+from reportgen.resources import sample_data_dir
+
+Made = tuple[Path, list[str]]
+Maker = Callable[[Path], Made]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.exists() else {}
+
+
+def invoke(path: Path, out: Path, *extra: str) -> object:
+    return CliRunner().invoke(main, ["run", str(path), "-o", str(out), "--formats", "json,csv", "-q", *extra])
+
+
+@pytest.fixture(scope="module")
+def previous_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A good run's output folder, which a failing run must leave byte for byte as it was."""
+    folder = tmp_path_factory.mktemp("previous")
+    source = folder / "customers.csv"
+    shutil.copyfile(sample_data_dir() / "customers.csv", source)
+    # A fixed K keeps the reference run quick; the K search is not what these tests are about.
+    result = invoke(source, folder / "out", "--k", "4")
+    assert result.exit_code == 0, result.output
+    return folder / "out"
+
+
+def report_text(summary: dict) -> str:
+    """What summary.json says about the data, one fact a line: rows, exclusions, cleaning actions, columns
+    (kind, [role] and the reason an ignored one was left out)."""
+    data = summary["data"]
+    lines = [f"rows read {data['rows_read']}, segmented {data['rows_segmented']}, k {len(summary['segments'])}"]
+    lines += [f"excluded {c['count']} {c['label']} ({c['detail']})" for c in data["exclusions"]]
+    lines += [f"{a['column']}: {a['action']} x{a['count']} ({a['detail']})" for a in data["actions"]]
+    lines += [f"column {c['name']} {c['kind']}" + (f" [{c['role']}]" if c["role"] else "")
+              + (f": {c['reason']}" if c["reason"] else "") for c in data["columns"]]
+    return "\n".join(lines)
+
+
+# --- file makers -------------------------------------------------------------------------------------------------
+
+
+def customers(n: int = 40, seed: int = 0) -> pd.DataFrame:
+    """A small, well-behaved customer table with two clear groups."""
+    rng = np.random.default_rng(seed)
+    big = np.arange(n) % 2 == 0
+    return pd.DataFrame({
+        "customer_id": [f"C{i:04d}" for i in range(1, n + 1)],
+        "spend": np.where(big, rng.normal(2000, 150, n), rng.normal(300, 50, n)).round(2),
+        "orders": np.where(big, rng.integers(20, 30, n), rng.integers(1, 6, n)),
+        "web_visits": rng.integers(0, 15, n),
+        "region": rng.choice(["North", "South", "East"], n),
+    })
+
+
+def text_file(name: str, content: str | bytes, *extra: str, encoding: str = "utf-8") -> Maker:
+    def make(tmp_path: Path) -> Made:
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+        return path, list(extra)
+    return make
+
+
+def frame_file(frame: pd.DataFrame | Callable[[], pd.DataFrame], name: str = "data.csv", *extra: str,
+               encoding: str = "utf-8") -> Maker:
+    def make(tmp_path: Path) -> Made:
+        table = frame() if callable(frame) else frame
+        path = tmp_path / name
+        path.write_bytes(table.to_csv(index=False).encode(encoding))
+        return path, list(extra)
+    return make
+
+
+def write_config(tmp_path: Path, toml: str) -> Path:
+    config = tmp_path / "reportgen.toml"
+    config.write_text(toml, encoding="utf-8")
+    return config
+
+
+def with_config(maker: Maker, toml: str) -> Maker:
+    def make(tmp_path: Path) -> Made:
+        path, extra = maker(tmp_path)
+        return path, [*extra, "-c", str(write_config(tmp_path, toml))]
+    return make
+
+
+def rows_of(n: int) -> str:
+    return customers(n).to_csv(index=False)
+
+
+def identical_rows() -> pd.DataFrame:
+    return pd.DataFrame({"spend": [120.5] * 20, "orders": [3] * 20, "region": ["North"] * 20})
+
+
+def all_nan_column() -> pd.DataFrame:
+    return customers().assign(loyalty_score=np.nan)
+
+
+def constant_columns() -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": [f"C{i}" for i in range(30)], "plan": ["basic"] * 30,
+                         "country": ["FR"] * 30, "active": [1] * 30})
+
+
+def text_only() -> pd.DataFrame:
+    n = 30
+    return pd.DataFrame({"name": [f"Customer {i}" for i in range(n)], "email": [f"c{i}@example.com" for i in range(n)],
+                         "comment": [f"called on day {i}, wants a callback" for i in range(n)]})
+
+
+def duplicate_ids() -> pd.DataFrame:
+    table = customers()
+    return pd.concat([table, table.iloc[:3]], ignore_index=True)
+
+
+def missing_ids() -> pd.DataFrame:
+    table = customers(30)
+    table.loc[[2, 5], "customer_id"] = None
+    return table
+
+
+def ragged() -> str:
+    lines = rows_of(30).splitlines()
+    lines[6] += ",unexpected"
+    return "\n".join(lines) + "\n"
+
+
+def placeholder_dates() -> pd.DataFrame:
+    born = ["1975-03-01", "1988-11-12", "1969-07-30"] * 10
+    born[4], born[9] = "9999-12-31", "0001-01-01"
+    seen = pd.date_range("2025-01-01", periods=30, freq="3D").strftime("%Y-%m-%d")
+    return customers(30).assign(born=born, seen=seen)
+
+
+def tz_parquet(tmp_path: Path) -> Made:
+    path = tmp_path / "customers.parquet"
+    customers(30).assign(last_login=pd.date_range("2025-01-01", periods=30, freq="D", tz="Europe/Paris"),
+                         signup=pd.date_range("2020-01-01", periods=30, freq="W")).to_parquet(path)
+    return path, ["-c", str(write_config(tmp_path, '[data]\nreference_date = "2025-06-30"\n'))]
+
+
+def excel_first_sheet_empty(tmp_path: Path) -> Made:
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame().to_excel(writer, sheet_name="cover")
+        customers(30).to_excel(writer, sheet_name="data", index=False)
+    return path, []
+
+
+def few_distinct() -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": [f"C{i}" for i in range(10)], "spend": [10.0, 500.0] * 5,
+                         "orders": [1, 9] * 5})
+
+
+NON_ASCII = customers(30).assign(
+    city=["Zürich", "Málaga", "Åre"] * 10,
+    name=[f"José Müller Ñoño {i}" for i in range(30)],
+).rename(columns={"region": "Région"})
+
+
+def cp1252_table() -> pd.DataFrame:
+    return customers(30).assign(segment_hint=["Café “premium”", "Öko – basic", "€ saver"] * 10)
+
+
+def quoted_newlines() -> str:
+    table = customers(30).assign(note=[f"first line {i}\nsecond line, with a comma" for i in range(30)])
+    return table.to_csv(index=False)
+
+
+def formatted_numbers() -> str:
+    table = customers(30)
+    lines = ["customer_id,spend,price,discount,orders"]
+    for i, row in table.iterrows():
+        spend = "N/A" if i == 3 else "-" if i == 7 else f'"{row.spend:,.2f}"'
+        lines.append(f"{row.customer_id},{spend},${5 + i % 7},{10 + i % 5}%,{row.orders}")
+    return "\n".join(lines) + "\n"
+
+
+def infinities() -> str:
+    text = rows_of(30).splitlines()
+    text[3] = text[3].replace(text[3].split(",")[1], "inf", 1)
+    text[8] = text[8].replace(text[8].split(",")[1], "-inf", 1)
+    return "\n".join(text) + "\n"
+
+
+def huge_values() -> pd.DataFrame:
+    table = customers(30)
+    table.loc[:11, "spend"] = 1e308  # enough of them that the IQR fences themselves overflow
+    table["lifetime_value"] = [1e308, -1e308] * 15
+    return table
+
+
+def negative_spend() -> pd.DataFrame:
+    table = customers(30)
+    table.loc[::4, "spend"] = -table.loc[::4, "spend"]
+    return table
+
+
+def dates() -> pd.DataFrame:
+    n = 30
+    days = pd.date_range("2023-01-01", periods=n, freq="9D")
+    signup = days.strftime("%Y-%m-%d").tolist()
+    signup[5] = "2023-02-30"
+    mixed = [d.strftime(["%Y-%m-%d", "%d/%m/%Y", "%b %d %Y"][i % 3]) for i, d in enumerate(days)]
+    return customers(n).assign(signup=signup, last_order=days.strftime("%d.%m.%Y"), first_contact=mixed)
+
+
+def excel_sheets(tmp_path: Path) -> Made:
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        customers(30).to_excel(writer, sheet_name="customers", index=False)
+        pd.DataFrame({"note": ["exported monthly"]}).to_excel(writer, sheet_name="about", index=False)
+        customers(12, seed=3).to_excel(writer, sheet_name="old", index=False)
+    return path, []
+
+
+def excel_empty_header(tmp_path: Path) -> Made:
+    path = tmp_path / "book.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    table = customers(20)
+    for col in range(1, table.shape[1] + 1):
+        sheet.cell(row=1, column=col).value = ""  # a header row that exists but holds nothing
+    for r, row in enumerate(table.itertuples(index=False), start=2):
+        for c, value in enumerate(row, start=1):
+            sheet.cell(row=r, column=c).value = value.item() if hasattr(value, "item") else value
+    book.save(path)
+    return path, []
+
+
+def truncated_gzip(tmp_path: Path) -> Made:
+    path = tmp_path / "customers.csv.gz"
+    packed = gzip.compress(rows_of(400).encode())
+    path.write_bytes(packed[: len(packed) // 2])
+    return path, []
+
+
+def nested_parquet(tmp_path: Path) -> Made:
+    path = tmp_path / "nested.parquet"
+    table = pa.table({"orders": [[1, 2], [3], []], "address": [{"city": "Paris", "zip": "75001"}] * 3})
+    pq.write_table(table, path)
+    return path, []
+
+
+def binary_csv(tmp_path: Path) -> Made:
+    path = tmp_path / "export.csv"
+    rng = random.Random(0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(rng.randrange(256) for _ in range(4096)))
+    return path, []
+
+
+def wide() -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(60, 500)) + np.repeat([[0.0], [3.0]], 30, axis=0)
+    return pd.DataFrame(values.round(4), columns=[f"m{i:03d}" for i in range(500)])
+
+
+def many_levels() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    n = 60_000
+    levels = np.concatenate([np.arange(50_000), rng.integers(0, 50_000, n - 50_000)])
+    return pd.DataFrame({"store": [f"S-{x:05d}" for x in levels], "spend": rng.gamma(2.0, 300.0, n).round(2),
+                         "orders": rng.integers(1, 40, n), "web_visits": rng.integers(0, 20, n)})
+
+
+LONG_NAME = "monthly_average_basket_value_" + "x" * 271
+ODD_NAMES = customers(30).rename(columns={"spend": "الإنفاق_الشهري", "orders": "הזמנות", "web_visits": LONG_NAME,
+                                          "region": "地域 🌏"})
+SCRIPT = "<script>alert(1)</script>"
+
+DUPLICATE_ERROR = '[data]\nduplicate_ids = "error"\nid_column = "customer_id"\n'
+
+CASES: list[tuple[str, Maker, int, str]] = [
+    ("empty-file", text_file("data.csv", b""), 1, "the file is empty"),
+    ("blank-lines-only", text_file("data.csv", "\n\n  \n"), 1, "the file is empty"),
+    ("header-only", text_file("data.csv", "customer_id,spend,orders\n"), 1, "has a header but no data rows"),
+    ("single-customer", text_file("data.csv", rows_of(1)), 1,
+     "data.csv: only 1 customer row(s); at least 3 are needed"),
+    ("two-customers", text_file("data.csv", rows_of(2)), 1, "data.csv: only 2 customer row(s)"),
+    ("too-few-after-cleaning", with_config(frame_file(customers(4).assign(customer_id=["C1", None, None, "C4"])),
+                                           '[data]\nid_column = "customer_id"\n'), 1,
+     "data.csv: only 2 customer row(s) left after cleaning (2 missing customer id); at least 3 are needed"),
+    ("fewer-than-k", text_file("data.csv", rows_of(3), "--k", "5"), 1,
+     "segmentation.k = 5 is larger than the number of customers (3)"),
+    ("k-above-distinct", frame_file(few_distinct, "data.csv", "--k", "4"), 1,
+     "segmentation.k = 4 is larger than the number of distinct customers (2 different feature profiles"),
+    ("identical-rows", frame_file(identical_rows), 1, "no usable feature column (spend: constant (always 120.5)"),
+    ("all-nan-column", frame_file(all_nan_column), 0, "ran: column loyalty_score ignored: all values missing"),
+    ("constant-columns", frame_file(constant_columns), 1, "no usable feature column (plan: constant"),
+    ("text-only", frame_file(text_only), 1, "no usable feature column (name: near-unique text"),
+    ("duplicate-ids-keep-first", frame_file(duplicate_ids), 0,
+     "ran: excluded 3 duplicate customer id (kept the first row of each id in 'customer_id')"),
+    ("duplicate-ids-error", with_config(frame_file(duplicate_ids), DUPLICATE_ERROR), 1,
+     "column 'customer_id' has 3 repeated customer ids"),
+    ("missing-ids", frame_file(missing_ids), 0,
+     "ran: rows read 30, segmented 28 | excluded 2 missing customer id (column 'customer_id')"),
+    ("wrong-delimiter", with_config(text_file("data.csv", rows_of(30).replace(",", ";")), '[data]\nsep = ","\n'), 1,
+     "data.sep = ',' does not occur in the header"),
+    ("latin-1", frame_file(NON_ASCII, "data.csv", encoding="latin-1"), 0,
+     "ran: column Région categorical | column name ignored: near-unique text"),
+    ("cp1252", frame_file(cp1252_table, "data.csv", encoding="cp1252"), 0, "ran: column segment_hint categorical"),
+    ("utf-16-bom", frame_file(NON_ASCII, "data.csv", encoding="utf-16"), 0, "ran: column Région categorical"),
+    ("utf-8-bom", frame_file(NON_ASCII, "data.csv", encoding="utf-8-sig"), 0,
+     "ran: column customer_id id | column Région categorical"),
+    ("quoted-newlines", text_file("data.csv", quoted_newlines()), 0,
+     "ran: rows read 30, segmented 30 | column note ignored: near-unique text"),
+    ("cr-line-endings", text_file("data.csv", rows_of(30).replace("\n", "\r")), 0,
+     "ran: rows read 30, segmented 30 | column customer_id id"),
+    ("ragged-row", text_file("data.csv", ragged()), 1, "cannot be read (Expected 5 fields in line 7, saw 6)"),
+    ("wrapped-header", text_file("data.csv", rows_of(30).replace("spend", '"Annual\nspend"', 1)), 0,
+     "ran: column Annual spend numeric"),
+    ("formatted-numbers", text_file("data.csv", formatted_numbers()), 0,
+     "ran: spend: missing → median x2 | column price numeric | column discount numeric"),
+    ("infinities", text_file("data.csv", infinities()), 0, "ran: spend: infinite value → missing x2"),
+    ("huge-values", frame_file(huge_values), 0,
+     "ran: spend: value too large → missing x12 | lifetime_value: value too large → missing x30"
+     " | column lifetime_value ignored: all values missing after cleaning"),
+    # Negative spend is a net refund, not an error: the customers stay and spend keeps its monetary role.
+    ("negative-spend", frame_file(negative_spend), 0,
+     "ran: rows read 30, segmented 30 | column spend numeric [monetary]"),
+    ("dates", frame_file(dates), 0,
+     "ran: signup: unparseable date → missing x1 | column last_order date | column first_contact ignored"),
+    ("date-format-changed", with_config(frame_file(dates), '[data.date_formats]\nsignup = "%d/%m/%Y"\n'), 1,
+     "Config value 'data.date_formats.signup': '%d/%m/%Y' does not parse 30 of the 30 values (e.g. '2023-01-01')"),
+    ("placeholder-dates", frame_file(placeholder_dates), 0,
+     "ran: born: implausible date → missing x2 (outside 1800 to 2200) | column seen date"),
+    ("tz-aware-parquet", tz_parquet, 0, "ran: column last_login date | column signup date"),
+    ("excel-sheets", excel_sheets, 0, "ran: rows read 30, segmented 30"),
+    ("excel-empty-header", excel_empty_header, 1, "has an empty header row"),
+    ("excel-first-sheet-empty", excel_first_sheet_empty, 1,
+     "sheet 'cover' is empty; set data.sheet to one of 'cover', 'data'"),
+    ("truncated-gzip", truncated_gzip, 1, "not a valid gzip archive"),
+    ("nested-parquet", nested_parquet, 1, "no readable columns (nested columns are not supported)"),
+    ("binary-as-csv", binary_csv, 1, "not a readable table (binary content)"),
+    ("500-columns", frame_file(wide), 0, "ran: rows read 60, segmented 60 | column m499 numeric"),
+    ("50k-levels", frame_file(many_levels, "data.csv", "--k", "3"), 0,
+     "ran: column store ignored: too many categories (50,000 > max_categories 20)"),
+    ("odd-column-names", frame_file(ODD_NAMES), 0,
+     f"ran: column الإنفاق_الشهري numeric | column הזמנות numeric | column {LONG_NAME} numeric | column 地域 🌏"),
+    ("script-column-name", frame_file(customers(30).rename(columns={"orders": SCRIPT})), 0,
+     f"ran: column {SCRIPT} numeric"),
+]
+
+
+@pytest.mark.parametrize(("case", "make", "code", "expected"), CASES, ids=[case[0] for case in CASES])
+def test_bad_input(case: str, make: Maker, code: int, expected: str, tmp_path: Path, previous_run: Path) -> None:
+    path, extra = make(tmp_path)
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+
+    result = invoke(path, out, *extra)
+
+    output = result.output
+    assert "Traceback" not in output, output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == code, output
+    assert not list(tmp_path.glob(".out.tmp-*")) and not list(tmp_path.glob(".out.old-*"))
+    if code:
+        assert output.count("\n") == 1 and output.startswith("Error: "), output
+        assert expected in output, output
+        assert snapshot(out) == before
+    else:
+        assert expected.startswith("ran: ") and output == "", output
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        assert summary["run"]["input_name"] == path.name
+        report = report_text(summary)
+        for fragment in expected.removeprefix("ran: ").split(" | "):
+            assert fragment in report, report
