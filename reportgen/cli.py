@@ -41,9 +41,9 @@ def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
 def _k_value(ctx: click.Context, param: click.Parameter, value: str | None) -> int | str | None:
     if value is None or value == "auto":
         return value
-    if value.isdigit() and int(value) >= 1:
+    if value.isdigit() and int(value) >= 2:
         return int(value)
-    raise click.BadParameter(f"expected 'auto' or a positive integer, got {value!r}")
+    raise click.BadParameter(f"expected 'auto' or an integer of at least 2, got {value!r}")
 
 
 def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str] | None:

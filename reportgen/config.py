@@ -154,8 +154,8 @@ class SegmentationConfig(_Section):
     @field_validator("k")
     @classmethod
     def _k_positive(cls, value: Any) -> Any:
-        if isinstance(value, int) and value < 1:
-            raise ValueError("expected 'auto' or an integer >= 1")
+        if isinstance(value, int) and value < 2:
+            raise ValueError("expected 'auto' or an integer >= 2 (one segment is no segmentation)")
         return value
 
     @field_validator("pca")

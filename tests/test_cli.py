@@ -98,7 +98,7 @@ def test_unknown_column_in_config(tmp_path: Path) -> None:
     assert "column 'not_a_column' named in the config is not in the data" in result.output
 
 
-@pytest.mark.parametrize("args", [["--k", "zero"], ["--formats", "pdf,doc"], ["--bogus"]])
+@pytest.mark.parametrize("args", [["--k", "zero"], ["--k", "1"], ["--formats", "pdf,doc"], ["--bogus"]])
 def test_usage_errors_exit_2(args: list[str]) -> None:
     assert invoke("run", SAMPLE, *args).exit_code == 2
 
