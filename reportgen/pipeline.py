@@ -39,7 +39,8 @@ from reportgen.result import (
     RunInfo,
     Segment,
 )
-from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary, segment_metrics_rfm
+from reportgen.rfm import segment_rfm_metrics
+from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary
 from reportgen.rules import SegmentMetrics, load_rulebook, recommend
 from reportgen.segment import FittedModel, order_by_size, transform
 from reportgen.sources import Source, load_source
@@ -188,7 +189,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         if source.scores is not None and source.groups is not None:
             scores = aligned_scores(source.scores, prepared.ids)
             rfm = rfm_summary(scores, fitted.labels, source.groups)
-            rfm_metrics = segment_metrics_rfm(scores, fitted.labels, source.groups)
+            rfm_metrics = segment_rfm_metrics(scores, fitted.labels, source.groups)
             extra_columns = customer_columns(source.table.frame, prepared.id_name, source.scores, prepared.ids)
     with stages.stage("name & recommend"):
         segments, recommendations, not_applicable = _name_and_recommend(profiles, config, rfm_metrics, carried)

@@ -1,4 +1,4 @@
-"""RFM beside the segments: per-segment RFM metrics for the rulebook, the report's summary, customers.csv columns."""
+"""RFM beside the segments: the report's RFM summary and the customers.csv columns."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen.result import Count, RfmSummary
-from reportgen.rfm import RfmGroups, rfm_crosstab, segment_rfm_metrics
+from reportgen.rfm import RfmGroups, rfm_crosstab
 
 SCORE_LETTERS = {"r_score": "r", "f_score": "f", "m_score": "m"}
 
@@ -23,12 +23,6 @@ def rfm_summary(scores: pd.DataFrame, labels: np.ndarray, groups: RfmGroups) -> 
                       for column, letter in SCORE_LETTERS.items() for score in range(1, 6))
     return RfmSummary(groups=tuple(Count(name, int(counts.get(name, 0))) for name in groups.names),
                       crosstab=tuple(rfm_crosstab(scores, labels, groups)), scores=per_score)
-
-
-def segment_metrics_rfm(scores: pd.DataFrame, labels: np.ndarray,
-                        groups: RfmGroups) -> dict[int, dict[str, float | str]]:
-    """Per-segment RFM metrics (mean scores, group shares, top group) for names and rules."""
-    return segment_rfm_metrics(scores, labels, groups)
 
 
 def customer_columns(features: pd.DataFrame, id_column: str, scores: pd.DataFrame,

@@ -48,10 +48,7 @@ def input_path(config: Config) -> Path:
 
 def input_kind(path: Path, config: Config) -> str:
     """``customers`` or ``transactions``: as configured, or recognised from the file's columns."""
-    if config.data.input != "auto":
-        return config.data.input
-    if not path.is_file():
-        return "customers"  # the loader reports the missing file
+    # looks_like_log honours data.input, and answers False for a file it cannot read (the loader reports it).
     return "transactions" if looks_like_log(path, config.data, config.transactions) else "customers"
 
 
