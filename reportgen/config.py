@@ -148,6 +148,9 @@ class SegmentationConfig(_Section):
     n_init: int = Field(10, ge=1, description="K-Means restarts per K.")
     sample_size: int = Field(
         5000, ge=200, description="Rows used for silhouette scores and the map when data is larger.")
+    search_sample: int = Field(
+        20_000, ge=500, description="Rows K-Means is fitted on while choosing K (a seeded sample when data is "
+        "larger); the chosen K is then fitted on every customer.")
     names: dict[str, str] = Field(
         default_factory=dict, description="Segment names to use instead of generated ones, by segment id.")
 

@@ -2,21 +2,30 @@
 
 Each criterion votes for its best K among the K values whose smallest segment respects the minimum share;
 the K with most votes wins (ties go to the better silhouette), and the reason says who agreed and who did not.
+
+On large tables the candidates are fitted on a seeded sample of ``search_sample`` customers (silhouettes on a
+smaller one of ``sample_size``); the chosen K is then refitted on every customer, starting from the sample's
+centroids (``segment.fit_all``). Fits run single-threaded, several K at a time: K-Means' own OpenMP threads
+gain little on small data, collapse when the machine is busy, and change the last bits of the result with
+the core count.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from kneed import KneeLocator
 from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from threadpoolctl import threadpool_limits
 
 from reportgen.config import SegmentationConfig
 from reportgen.errors import AnalysisError
 from reportgen.result import KCandidate, KSelection
 from reportgen.segment import kmeans
+from reportgen.silhouette import silhouette_mean, silhouette_values
 
 CRITERIA = {"silhouette": "silhouette", "calinski_harabasz": "Calinski–Harabasz",
             "davies_bouldin": "Davies–Bouldin", "elbow": "the elbow (knee of inertia)"}
@@ -32,24 +41,43 @@ def sample_rows(n_rows: int, size: int, seed: int) -> np.ndarray:
 def _knee(ks: list[int], inertia: list[float]) -> int | None:
     if len(ks) < 3:
         return None
+    from kneed import KneeLocator  # imports SciPy's interpolation: only when there is a curve to read
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         knee = KneeLocator(ks, inertia, curve="convex", direction="decreasing", S=1.0).knee
     return int(knee) if knee is not None else None
 
 
-def _evaluate(matrix: np.ndarray, k: int, cfg: SegmentationConfig, rows: np.ndarray) -> tuple[KMeans, KCandidate]:
-    model = kmeans(k, cfg).fit(matrix)
-    labels = model.labels_
+def _fit(matrix: np.ndarray, k: int, cfg: SegmentationConfig) -> KMeans:
+    with threadpool_limits(1):  # per thread: OpenMP's thread count is a thread-local setting
+        return kmeans(k, cfg).fit(matrix)
+
+
+def _fit_all(matrix: np.ndarray, ks: list[int], cfg: SegmentationConfig) -> list[KMeans]:
+    workers = min(len(ks), os.cpu_count() or 1, 4)
+    if workers < 2:
+        return [_fit(matrix, k, cfg) for k in ks]
+    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda k: _fit(matrix, k, cfg), ks))
+
+
+def _candidate(matrix: np.ndarray, model: KMeans, silhouette: float, cfg: SegmentationConfig) -> KCandidate:
+    labels, k = model.labels_, model.n_clusters
     shares = np.bincount(labels, minlength=k) / len(labels)
-    distinct = len(np.unique(labels[rows]))
-    silhouette = float(silhouette_score(matrix[rows], labels[rows])) if 1 < distinct < len(rows) else float("nan")
     scorable = 1 < len(np.unique(labels)) < len(labels)
-    return model, KCandidate(
+    return KCandidate(
         k=k, inertia=float(model.inertia_), silhouette=silhouette,
         calinski_harabasz=float(calinski_harabasz_score(matrix, labels)) if scorable else float("nan"),
         davies_bouldin=float(davies_bouldin_score(matrix, labels)) if scorable else float("nan"),
         min_share=float(shares.min()), allowed=bool(shares.min() >= cfg.min_segment_share))
+
+
+def _silhouettes(matrix: np.ndarray, models: list[KMeans], rows: np.ndarray) -> list[float]:
+    labelings = [model.labels_[rows] for model in models]
+    values = silhouette_values(matrix[rows], labelings)
+    return [silhouette_mean(v) if 1 < len(np.unique(labels)) < len(rows) else float("nan")
+            for v, labels in zip(values, labelings, strict=True)]
 
 
 def _decide(candidates: list[KCandidate], knee: int | None) -> tuple[int, dict[str, int]]:
@@ -85,11 +113,17 @@ def _reason(chosen: int, votes: dict[str, int], candidates: list[KCandidate], cf
 
 def select_k(matrix: np.ndarray, cfg: SegmentationConfig, n_customers: int,
              pca_components: int | None, pca_variance: float | None) -> tuple[KSelection, dict[int, KMeans]]:
-    """Fit K-Means for every K in range (or the fixed K) and choose K; returns the fitted models too."""
+    """Fit K-Means for every K in range (or the fixed K) and choose K.
+
+    Returns the selection and the fitted models by K; they were fitted on the search sample, which is every
+    customer unless there are more than ``cfg.search_sample``.
+    """
     if n_customers < 3:
         raise AnalysisError(f"only {n_customers} customer(s) left to segment; at least 3 are needed")
-    rows = sample_rows(len(matrix), cfg.sample_size, cfg.seed)
-    distinct_points = len(np.unique(matrix[rows], axis=0))
+    search = sample_rows(len(matrix), cfg.search_sample, cfg.seed)
+    searched = matrix[search] if len(search) < len(matrix) else matrix
+    rows = sample_rows(len(searched), cfg.sample_size, cfg.seed)
+    distinct_points = len(np.unique(searched[rows], axis=0))
     if cfg.k != "auto":
         if cfg.k > n_customers:
             raise AnalysisError(f"segmentation.k = {cfg.k} is larger than the number of customers ({n_customers:,})")
@@ -105,10 +139,10 @@ def select_k(matrix: np.ndarray, cfg: SegmentationConfig, n_customers: int,
         if not ks:
             raise AnalysisError(f"too few distinct customers ({distinct_points:,}) for K between "
                                 f"{cfg.k_min} and {cfg.k_max}")
-    models, candidates = {}, []
-    for k in ks:
-        models[k], candidate = _evaluate(matrix, k, cfg, rows)
-        candidates.append(candidate)
+    fitted = _fit_all(searched, ks, cfg)
+    silhouettes = _silhouettes(searched, fitted, rows)
+    candidates = [_candidate(searched, model, sil, cfg) for model, sil in zip(fitted, silhouettes, strict=True)]
+    models = dict(zip(ks, fitted, strict=True))
     knee = _knee(ks, [c.inertia for c in candidates])
     if cfg.k != "auto":
         chosen, votes = ks[0], {}
@@ -120,6 +154,6 @@ def select_k(matrix: np.ndarray, cfg: SegmentationConfig, n_customers: int,
         reason = _reason(chosen, votes, candidates, cfg)
     selection = KSelection(
         mode="auto" if cfg.k == "auto" else "fixed", chosen_k=chosen, knee_k=knee, votes=tuple(votes.items()),
-        reason=reason, candidates=tuple(candidates), sample_size=len(rows), scaling=cfg.scaling,
-        pca_components=pca_components, pca_variance=pca_variance)
+        reason=reason, candidates=tuple(candidates), sample_size=len(rows), search_size=len(search),
+        scaling=cfg.scaling, pca_components=pca_components, pca_variance=pca_variance)
     return selection, models

@@ -42,7 +42,7 @@ from reportgen.result import (
 from reportgen.rfm import segment_rfm_metrics
 from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary
 from reportgen.rules import SegmentMetrics, load_rulebook, recommend
-from reportgen.segment import FittedModel, order_by_size, transform
+from reportgen.segment import FittedModel, fit_all, order_by_size, transform
 from reportgen.sources import Source, load_source
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
@@ -174,7 +174,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
                                      float(pca.explained_variance_ratio_.sum()) if pca else None)
         selection = dataclasses.replace(selection, log_features=log_features)
     with stages.stage("fit"):
-        fitted: FittedModel = order_by_size(models[selection.chosen_k], matrix, preprocessor)
+        fitted: FittedModel = order_by_size(fit_all(models[selection.chosen_k], matrix, seg_cfg), matrix,
+                                            preprocessor)
     carried = None
     if baseline is not None:
         with stages.stage("baseline"):

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
-from sklearn.metrics import silhouette_samples
 
 from reportgen.kselect import sample_rows
 from reportgen.result import CategoryShare, FeatureStat, MapPoint, SegmentMap, Trait
+from reportgen.silhouette import silhouette_values
 
 MAX_TRAITS = 4
 MAP_POINTS = 1000  # customers drawn on the map: enough for its structure, flat in the input size
@@ -123,7 +123,7 @@ def segment_silhouettes(matrix: np.ndarray, labels: np.ndarray, k: int, rows: np
     sub = labels[rows]
     if len(np.unique(sub)) < 2 or len(rows) <= len(np.unique(sub)):
         return np.full(k, np.nan)
-    values = silhouette_samples(matrix[rows], sub)
+    values = silhouette_values(matrix[rows], [sub])[0]
     return np.array([values[sub == s].mean() if (sub == s).any() else np.nan for s in range(k)])
 
 

@@ -120,7 +120,8 @@ class KSelection:
     votes: tuple[tuple[str, int], ...]  # (criterion, preferred k)
     reason: str
     candidates: tuple[KCandidate, ...]
-    sample_size: int
+    sample_size: int  # customers the silhouettes were measured on
+    search_size: int  # customers the candidate models were fitted on
     scaling: str
     pca_components: int | None
     pca_variance: float | None

@@ -75,6 +75,14 @@ def kmeans(k: int, cfg: SegmentationConfig, init: np.ndarray | None = None) -> K
     return KMeans(n_clusters=k, init="k-means++", n_init=cfg.n_init, random_state=cfg.seed)
 
 
+def fit_all(model: KMeans, matrix: np.ndarray, cfg: SegmentationConfig) -> KMeans:
+    """The chosen model for every customer: ``model`` itself when it was fitted on all of ``matrix``, otherwise
+    Lloyd iterations over all of them started from its (sample) centroids."""
+    if len(model.labels_) == len(matrix):
+        return model
+    return kmeans(model.n_clusters, cfg, init=model.cluster_centers_).fit(matrix)
+
+
 def order_by_size(model: KMeans, matrix: np.ndarray, preprocessor: Pipeline) -> FittedModel:
     """Renumber segments by size (largest first; ties by centroid coordinates) and measure distances."""
     labels = model.predict(matrix) if not hasattr(model, "labels_") or len(model.labels_) != len(matrix) \

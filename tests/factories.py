@@ -115,7 +115,7 @@ def _k_selection(chosen: int) -> KSelection:
          ("davies_bouldin", chosen)),
         f"K={chosen} wins three of four criteria (silhouette, Calinski-Harabasz, Davies-Bouldin); the elbow "
         f"suggests K={max(2, chosen - 1)}. Every segment holds at least 5% of customers.",
-        candidates, 2_000, "standard", None, None)
+        candidates, 2_000, 2_000, "standard", None, None)
 
 
 def _data_quality(rows_segmented: int) -> DataQuality:
