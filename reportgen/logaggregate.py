@@ -10,14 +10,17 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pandas as pd
 
 from reportgen.config import TransactionsConfig
 from reportgen.errors import ConfigError, DataError
 from reportgen.logcolumns import LogColumns
 from reportgen.logsql import ID_COLUMN, customers_sql, literal
+
+if TYPE_CHECKING:
+    import duckdb
 from reportgen.result import Count
 
 _WINDOW = re.compile(r"\s*(\d+)\s*([dwmy])\s*", re.IGNORECASE)

@@ -14,7 +14,6 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 
 from reportgen.config import DataConfig, TransactionsConfig
@@ -91,6 +90,8 @@ def aggregate_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> LogA
                           f"{cfg.as_of!r}") from None
     kind, names, sep, encoding = _header(path, data, notes)
     cols = require_log_columns(path, names, cfg)
+    import duckdb  # only transaction logs need the SQL engine
+
     with tempfile.TemporaryDirectory(prefix="reportgen-duckdb-") as tmp, duckdb.connect() as con:
         try:
             con.execute(f"SET memory_limit = {literal(cfg.memory_limit)}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reportgen.render.csvout import safe_cell, write_rows
+from reportgen.render.csvout import safe_cell, write_columns, write_rows
 
 
 @pytest.mark.parametrize(
@@ -39,5 +39,15 @@ def test_written_file_reads_back(tmp_path: Path) -> None:
                       [["=1+1", "a,b", -3.5], ["C2", 'quote " inside', 2.0]])
     with path.open(newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows == [["id", "name", "value"], ["'=1+1", "a,b", "-3.5"], ["C2", 'quote " inside', "2"]]
+    assert rows == [["id", "name", "value"], ["'=1+1", "a,b", "-3.5"], ["C2", 'quote " inside', "2.0"]]
     assert b"\r\n" not in path.read_bytes()
+
+
+def test_columnar_writer_writes_what_the_row_writer_writes(tmp_path: Path) -> None:
+    ids = np.array(["=1+1", "-12.5", "+SUM(A1)", None, "Müller", "@x", "\tT", "a,b", "", "7"], dtype=object)
+    ints = np.arange(-5, 5)
+    floats = np.array([2.0, -3.5, 1.23456789, np.nan, np.inf, 1e20, -0.0000004, 0.1, 3.0, -7.25])
+    header = ["=id", "n", "x"]
+    by_rows = write_rows(tmp_path / "rows.csv", header, zip(ids, ints, floats, strict=True))
+    by_columns = write_columns(tmp_path / "columns.csv", header, [ids, ints, floats])
+    assert by_columns.read_text(encoding="utf-8") == by_rows.read_text(encoding="utf-8")
