@@ -50,7 +50,9 @@ def _safe_column(values: np.ndarray) -> np.ndarray | pd.Series:
     series = pd.Series(values, dtype=object)
     missing = series.isna()
     text = series.astype(str).where(~missing, "")
-    risky = text.str.startswith(_TRIGGERS) & pd.to_numeric(text.where(text != "", "x"), errors="coerce").isna()
+    risky = text.str.startswith(_TRIGGERS)
+    if risky.any():  # a leading sign is fine when the whole cell is a number
+        risky[risky] = pd.to_numeric(text[risky], errors="coerce").isna()
     return ("'" + text).where(risky, text).to_numpy()
 
 
