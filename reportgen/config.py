@@ -149,7 +149,7 @@ class SegmentationConfig(_Section):
     sample_size: int = Field(
         5000, ge=200, description="Rows used for silhouette scores and the map when data is larger.")
     search_sample: int = Field(
-        20_000, ge=500, description="Rows K-Means is fitted on while choosing K (a seeded sample when data is "
+        10_000, ge=500, description="Rows K-Means is fitted on while choosing K (a seeded sample when data is "
         "larger); the chosen K is then fitted on every customer.")
     names: dict[str, str] = Field(
         default_factory=dict, description="Segment names to use instead of generated ones, by segment id.")
@@ -188,6 +188,8 @@ class ReportConfig(_Section):
     accent_color: str = Field("#1f5f8b", description="Accent colour (hex, e.g. #1f5f8b).")
     page_size: Literal["A4", "Letter"] = Field("A4", description="PDF page size.")
     currency: str = Field("$", description="Currency symbol for monetary values.")
+    explorer_rows: int = Field(5000, ge=1, le=20_000, description="Most customers listed in the HTML report's "
+                               "customer explorer; above it, a seeded sample from each segment.")
 
     @field_validator("accent_color")
     @classmethod

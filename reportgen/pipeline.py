@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from reportgen import __version__
 from reportgen.baseline import Baseline, load_baseline
@@ -159,6 +160,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     config, seg_cfg = source.config, source.config.segmentation
     with stages.stage("clean"):
         prepared: PreparedData = prepare(source.table, config)
+        if source.scores is None:  # only transaction logs read the raw rows again; let the memory go
+            source = dataclasses.replace(source, table=dataclasses.replace(source.table, frame=pd.DataFrame()))
     baseline = None
     if config.comparison.baseline:
         with stages.stage("baseline"):
@@ -218,8 +221,10 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
                               report.currency),
         segment_map=projected, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
         transactions=source.log, rfm=rfm, comparison=comparison)
+    from reportgen.render.explorer import key_features  # what the HTML explorer shows per customer
+
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
-                              extra_columns)
+                              extra_columns, key_features(prepared.frame, prepared.roles, segments))
     reference = reference_stats(prepared.frame, prepared.numeric, prepared.categorical)
     return Analysis(result, customers, model, reference, stages.timings)
 

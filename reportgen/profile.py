@@ -56,6 +56,18 @@ def _traits(stats: list[FeatureStat], categories: list[CategoryShare]) -> tuple[
     return tuple(traits)
 
 
+def _composition(column: pd.Series, labels: np.ndarray, k: int) -> tuple[list, np.ndarray, np.ndarray]:
+    """Levels seen, each segment's share of them (k × levels) and the base's; missing values count in neither."""
+    codes, levels = pd.factorize(column, sort=False)
+    seen = codes >= 0
+    counts = np.bincount(labels[seen] * len(levels) + codes[seen], minlength=k * len(levels))
+    counts = counts.reshape(k, len(levels)).astype(np.float64)
+    per_segment = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, per_segment, out=np.zeros_like(counts), where=per_segment > 0)
+    total = counts.sum()
+    return list(levels), shares, counts.sum(axis=0) / total if total else counts.sum(axis=0)
+
+
 def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str, ...],
                      categorical: tuple[str, ...], roles: dict[str, str],
                      silhouettes: np.ndarray) -> tuple[SegmentProfile, ...]:
@@ -73,10 +85,7 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
         totals = frame[monetary].groupby(labels).sum()
         grand = float(frame[monetary].sum())
         value = (totals / grand) if grand > 0 else None
-    shares_by_column = {}
-    for column in categorical:
-        table = pd.crosstab(labels, frame[column], normalize="index")
-        shares_by_column[column] = (table, frame[column].value_counts(normalize=True))
+    shares_by_column = {column: _composition(frame[column], labels, k) for column in categorical}
     profiles = []
     for seg in range(k):
         stats = []
@@ -87,11 +96,10 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
             stats.append(FeatureStat(column, role_of.get(column), mean, float(medians.loc[seg, column]),
                                      float(base_mean[column]), std, z))
         categories = []
-        for column, (table, base) in shares_by_column.items():
-            for level in sorted(base.index, key=str):
-                share = float(table.loc[seg, level]) if level in table.columns else 0.0
-                base_share = float(base[level])
-                categories.append(CategoryShare(column, str(level), share, base_share,
+        for column, (levels, shares, base) in shares_by_column.items():
+            for i in sorted(range(len(levels)), key=lambda i: str(levels[i])):
+                share, base_share = float(shares[seg, i]), float(base[i])
+                categories.append(CategoryShare(column, str(levels[i]), share, base_share,
                                                 share / base_share if base_share > 0 else 0.0))
         profiles.append(SegmentProfile(
             id=seg, size=int(sizes[seg]), share=float(sizes[seg] / len(labels)),
