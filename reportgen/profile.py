@@ -56,6 +56,24 @@ def _traits(stats: list[FeatureStat], categories: list[CategoryShare]) -> tuple[
     return tuple(traits)
 
 
+def _numeric_summary(frame: pd.DataFrame, numeric: tuple[str, ...], labels: np.ndarray, k: int) -> tuple[dict, ...]:
+    """Per segment mean and median, and the base mean and σ, of every numeric column; one column at a time,
+    so no copy of the whole table is made (missing values are left out, as pandas does)."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    means, medians, base_mean, base_std = {}, {}, {}, {}
+    for column in numeric:
+        values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)[order]
+        parts = [values[bounds[s]:bounds[s + 1]] for s in range(k)]
+        parts = [part[~np.isnan(part)] for part in parts]
+        means[column] = [float(part.mean()) if len(part) else float("nan") for part in parts]
+        medians[column] = [float(np.median(part)) if len(part) else float("nan") for part in parts]
+        present = values[~np.isnan(values)]
+        base_mean[column] = float(present.mean()) if len(present) else float("nan")
+        base_std[column] = float(present.std()) if len(present) else float("nan")
+    return means, medians, base_mean, base_std
+
+
 def _composition(column: pd.Series, labels: np.ndarray, k: int) -> tuple[list, np.ndarray, np.ndarray]:
     """Levels seen, each segment's share of them (k × levels) and the base's; missing values count in neither."""
     codes, levels = pd.factorize(column, sort=False)
@@ -75,10 +93,7 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
     role_of = {column: role for role, column in roles.items()}
     k = int(labels.max()) + 1 if len(labels) else 0
     sizes = np.bincount(labels, minlength=k)
-    num = frame[list(numeric)]
-    means = num.groupby(labels).mean()
-    medians = num.groupby(labels).median()
-    base_mean, base_std = num.mean(), num.std(ddof=0)
+    means, medians, base_mean, base_std = _numeric_summary(frame, numeric, labels, k)
     monetary = roles.get("monetary")
     value = None
     if monetary is not None:
@@ -90,11 +105,10 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
     for seg in range(k):
         stats = []
         for column in numeric:
-            std = float(base_std[column])
-            mean = float(means.loc[seg, column])
-            z = (mean - float(base_mean[column])) / std if std > 0 else 0.0
-            stats.append(FeatureStat(column, role_of.get(column), mean, float(medians.loc[seg, column]),
-                                     float(base_mean[column]), std, z))
+            std, mean = base_std[column], means[column][seg]
+            z = (mean - base_mean[column]) / std if std > 0 else 0.0
+            stats.append(FeatureStat(column, role_of.get(column), mean, medians[column][seg],
+                                     base_mean[column], std, z))
         categories = []
         for column, (levels, shares, base) in shares_by_column.items():
             for i in sorted(range(len(levels)), key=lambda i: str(levels[i])):

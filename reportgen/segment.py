@@ -18,6 +18,8 @@ from sklearn.preprocessing import OneHotEncoder, RobustScaler, StandardScaler
 
 from reportgen.config import SegmentationConfig
 
+CHUNK_ROWS = 65_536
+
 
 @dataclass(frozen=True)
 class FittedModel:
@@ -80,7 +82,8 @@ def fit_all(model: KMeans, matrix: np.ndarray, cfg: SegmentationConfig) -> KMean
     Lloyd iterations over all of them started from its (sample) centroids."""
     if len(model.labels_) == len(matrix):
         return model
-    return kmeans(model.n_clusters, cfg, init=model.cluster_centers_).fit(matrix)
+    # copy_x=False: K-Means centres the data in place and restores it, instead of copying the whole matrix.
+    return kmeans(model.n_clusters, cfg, init=model.cluster_centers_).set_params(copy_x=False).fit(matrix)
 
 
 def order_by_size(model: KMeans, matrix: np.ndarray, preprocessor: Pipeline) -> FittedModel:
@@ -94,5 +97,8 @@ def order_by_size(model: KMeans, matrix: np.ndarray, preprocessor: Pipeline) -> 
     rank[order] = np.arange(model.n_clusters)
     new_labels = rank[labels]
     centroids = centers[order]
-    distances = np.sqrt(((matrix - centroids[new_labels]) ** 2).sum(axis=1))
+    distances = np.empty(len(matrix))
+    for start in range(0, len(matrix), CHUNK_ROWS):  # in chunks: no second copy of a large matrix
+        part = matrix[start:start + CHUNK_ROWS] - centroids[new_labels[start:start + CHUNK_ROWS]]
+        distances[start:start + CHUNK_ROWS] = np.sqrt(np.einsum("ij,ij->i", part, part))
     return FittedModel(preprocessor, centroids, new_labels, distances, float((distances**2).sum()))
