@@ -53,7 +53,8 @@ def _safe_column(values: np.ndarray) -> np.ndarray | pd.Series:
     risky = text.str.startswith(_TRIGGERS)
     if risky.any():  # a leading sign is fine when the whole cell is a number
         risky[risky] = pd.to_numeric(text[risky], errors="coerce").isna()
-    return ("'" + text).where(risky, text).to_numpy()
+        text[risky] = "'" + text[risky]
+    return text.to_numpy()
 
 
 def write_columns(path: Path, header: Sequence[str], columns: Sequence[np.ndarray]) -> Path:
