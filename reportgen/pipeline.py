@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,9 @@ from reportgen.rules import SegmentMetrics, load_rulebook, recommend
 from reportgen.segment import FittedModel, fit_all, order_by_size, transform
 from reportgen.sources import Source, load_source
 
+if TYPE_CHECKING:
+    from reportgen.render.worker import RenderWorker
+
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac", "#2f4b7c", "#a05195", "#d45087", "#665191", "#ffa600")
 
@@ -67,8 +71,9 @@ class Outcome:
 
     out_dir: Path
     paths: tuple[Path, ...]
-    timings: dict[str, float]
+    timings: dict[str, float]  # seconds per stage; with a render worker some stages ran side by side
     analysis: Analysis
+    seconds: float = 0.0  # wall time of the whole run
 
 
 Progress = Callable[[str], None]
@@ -229,32 +234,73 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     return Analysis(result, customers, model, reference, stages.timings)
 
 
-def build_report(config: Config, progress: Progress | None = None) -> Outcome:
-    """Analyse, render every requested format into a staging folder, then move it into place."""
-    from reportgen.charts import build_charts
-    from reportgen.output import check_target, staging
+def build_report(config: Config, progress: Progress | None = None, *, parallel: bool = False) -> Outcome:
+    """Analyse, render every requested format into a staging folder, then move it into place.
+
+    Parameters
+    ----------
+    config
+        The run's configuration.
+    progress
+        Called with each stage's name as it starts.
+    parallel
+        Render HTML and PDF in a second process, started before the analysis so that it imports and warms up
+        the rendering libraries meanwhile (what the command line does). The files written are the same.
+    """
+    from reportgen.output import check_target
+    from reportgen.render.worker import VISUAL, RenderWorker
+
+    start = time.perf_counter()
+    out_dir = (config.resolve(config.output.dir) or Path.cwd() / "reportgen-report").resolve()
+    check_target(out_dir)
+    visual = tuple(f for f in dict.fromkeys(config.output.formats) if f in VISUAL)
+    worker = RenderWorker(visual) if parallel and visual else None
+    try:
+        analysis = analyse(config, progress)
+        paths, timings = _render_all(config, analysis, out_dir, worker, progress)
+    finally:
+        if worker is not None:
+            worker.close()
+    return Outcome(out_dir, paths, timings, analysis, time.perf_counter() - start)
+
+
+def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: RenderWorker | None,
+                progress: Progress | None) -> tuple[tuple[Path, ...], dict[str, float]]:
+    """Render every format into a staging folder (the worker takes the visual ones) and move it into place."""
+    from reportgen.output import staging
     from reportgen.render import RenderContext, renderer
     from reportgen.render.jsonout import dumps
+    from reportgen.render.worker import VISUAL
 
-    out_dir = config.resolve(config.output.dir) or Path.cwd() / "reportgen-report"
-    check_target(out_dir.resolve())
-    analysis = analyse(config, progress)
     stages = _Stages(progress)
     stages.timings.update(analysis.timings)
-    charts, notes = {}, {}
-    if {"html", "pdf"} & set(config.output.formats):
+    formats = list(dict.fromkeys(config.output.formats))
+    here = [f for f in formats if worker is None or f not in VISUAL]
+    ctx = RenderContext(generated_at=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+                        template_dir=config.resolve(config.output.template_dir))
+    if set(VISUAL) & set(here):
+        from reportgen.charts import build_charts
+
         with stages.stage("charts"):
             charts, notes = build_charts(analysis.result)
-    ctx = RenderContext(generated_at=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
-                        template_dir=config.resolve(config.output.template_dir), charts=charts, chart_notes=notes)
+        ctx = dataclasses.replace(ctx, charts=charts, chart_notes=notes)
     written: list[Path] = []
     with staging(out_dir) as stage:
-        for fmt in dict.fromkeys(config.output.formats):
-            with stages.stage(fmt):
-                written += renderer(fmt)(analysis.result, analysis.customers, ctx, stage)
-        with stages.stage("write"):
-            for name, data in (("model.json", analysis.model), ("reference.json", analysis.reference)):
-                (stage / name).write_text(dumps(data), encoding="utf-8")
-                written.append(stage / name)
-    final = tuple(out_dir.resolve() / p.name for p in written)
-    return Outcome(out_dir.resolve(), final, stages.timings, analysis)
+        try:
+            if worker is not None:
+                worker.submit(analysis.result, analysis.customers, [f for f in formats if f in VISUAL], stage,
+                              ctx.generated_at, ctx.template_dir)
+            for fmt in here:
+                with stages.stage(fmt):
+                    written += renderer(fmt)(analysis.result, analysis.customers, ctx, stage)
+            with stages.stage("write"):
+                for name, data in (("model.json", analysis.model), ("reference.json", analysis.reference)):
+                    (stage / name).write_text(dumps(data), encoding="utf-8")
+                    written.append(stage / name)
+            if worker is not None:
+                written += worker.wait(progress, stages.timings)
+        except BaseException:
+            if worker is not None:
+                worker.close()  # before the staging folder is removed: it may still be writing there
+            raise
+    return tuple(out_dir / p.name for p in written), stages.timings

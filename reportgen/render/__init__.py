@@ -38,33 +38,13 @@ def register(name: str) -> Callable[[Renderer], Renderer]:
     return decorator
 
 
+MODULES = {"csv": "csvout", "html": "html", "json": "jsonout", "pdf": "pdf"}  # format -> module that registers it
+
+
 def renderer(name: str) -> Renderer:
-    """The renderer for a format; importing the format modules registers them."""
-    from reportgen.render import csvout, html, jsonout, pdf  # noqa: F401  (registration side effect)
+    """The renderer for a format; importing its module registers it (only that one: the PDF engine is heavy)."""
+    import importlib
 
+    if name not in RENDERERS:
+        importlib.import_module(f"reportgen.render.{MODULES[name]}")
     return RENDERERS[name]
-
-
-def preload(formats: list[str]) -> None:
-    """Import and warm up the rendering libraries in a background thread.
-
-    WeasyPrint, Altair and vl-convert take a second or more to import and initialise; doing it while the
-    analysis runs (mostly in native code that releases the GIL) takes that time off the critical path.
-    The thread is not a daemon, so the interpreter never exits halfway through an import.
-    """
-    import threading
-
-    def warm_up() -> None:
-        try:
-            if {"html", "pdf"} & set(formats):
-                from reportgen import charts
-
-                charts.warm_up()
-            if "pdf" in formats:
-                from reportgen.render import pdf
-
-                pdf.warm_up()
-        except Exception:  # warming up is only an optimisation; the real render reports any error
-            return
-
-    threading.Thread(target=warm_up, name="reportgen-preload").start()

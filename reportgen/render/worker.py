@@ -1,0 +1,122 @@
+"""A second process for the visual formats (charts, HTML, PDF), started before the analysis.
+
+The rendering libraries take about as long to import and initialise as the analysis libraries, and laying
+out the PDF takes as long as writing a million-row CSV. A fresh interpreter (``spawn``: safe whatever
+threads or native runtimes the parent holds) imports and warms them up while the parent loads and analyses
+the data; when the result is ready it draws the charts and renders HTML and PDF into the staging folder,
+while the parent writes the data formats. Errors come back as messages and are raised in the parent as
+:class:`~reportgen.errors.RenderError`; the parent kills the worker before it removes a staging folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from reportgen.errors import RenderError, ReportgenError
+
+VISUAL = ("html", "pdf")  # the formats that need the charts and the layout engine
+
+
+def _warm_up(formats: tuple[str, ...]) -> None:
+    from reportgen import charts
+
+    charts.warm_up()
+    if "pdf" in formats:
+        from reportgen.render import pdf
+
+        pdf.warm_up()
+
+
+def _render(conn: Connection, job: dict[str, Any]) -> None:
+    from reportgen.charts import build_charts
+    from reportgen.render import RenderContext, renderer
+
+    conn.send(("stage", "charts"))
+    start = time.perf_counter()
+    charts, notes = build_charts(job["result"])
+    timings = {"charts": time.perf_counter() - start}
+    ctx = RenderContext(generated_at=job["generated_at"], template_dir=job["template_dir"], charts=charts,
+                        chart_notes=notes)
+    paths: list[Path] = []
+    for fmt in job["formats"]:
+        conn.send(("stage", fmt))
+        start = time.perf_counter()
+        paths += renderer(fmt)(job["result"], job["customers"], ctx, job["out_dir"])
+        timings[fmt] = time.perf_counter() - start
+    conn.send(("done", paths, timings))
+
+
+def serve(conn: Connection, formats: tuple[str, ...]) -> None:
+    """The worker's main loop: warm up, wait for one job, render it, report back."""
+    try:
+        with contextlib.suppress(Exception):  # warming up is an optimisation; the render reports real errors
+            _warm_up(formats)
+        job = conn.recv()
+        if job is None:
+            return
+        try:
+            _render(conn, job)
+        except ReportgenError as exc:
+            conn.send(("error", str(exc)))
+        except Exception as exc:  # the parent turns this into a clean RenderError
+            conn.send(("error", f"rendering failed: {type(exc).__name__}: {' '.join(str(exc).split())}"))
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):  # the parent stopped: leave quietly
+        return
+
+
+class RenderWorker:
+    """Handle on the worker process: :meth:`submit` one job, :meth:`wait` for its files, :meth:`close`."""
+
+    def __init__(self, formats: tuple[str, ...]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=serve, args=(child, formats), name="reportgen-render",
+                                        daemon=True)
+        self._process.start()
+        child.close()
+
+    def submit(self, result: Any, customers: Any, formats: list[str], out_dir: Path, generated_at: str,
+               template_dir: Path | None) -> None:
+        """Hand over the analysis; the worker renders ``formats`` into ``out_dir``."""
+        try:
+            self._conn.send({"result": result, "customers": customers, "formats": formats, "out_dir": out_dir,
+                             "generated_at": generated_at, "template_dir": template_dir})
+        except (BrokenPipeError, EOFError, OSError):
+            raise RenderError(self._died()) from None
+
+    def wait(self, progress: Callable[[str], None] | None, timings: dict[str, float]) -> list[Path]:
+        """Block until the worker is done; forward its progress, merge its stage timings, return its files."""
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                raise RenderError(self._died()) from None
+            if message[0] == "stage":
+                if progress:
+                    progress(message[1])
+            elif message[0] == "error":
+                raise RenderError(message[1])
+            else:
+                timings.update(message[2])
+                return message[1]
+
+    def _died(self) -> str:
+        self._process.join(timeout=5)
+        return f"the rendering process ended unexpectedly (exit code {self._process.exitcode})"
+
+    def close(self) -> None:
+        """Stop the worker (at once if it is still busy) and reap it; safe to call twice."""
+        if self._process.is_alive():
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._conn.send(None)
+            self._process.join(timeout=0.05)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._conn.close()
