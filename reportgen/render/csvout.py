@@ -8,19 +8,30 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from reportgen.render import RenderContext, register
 from reportgen.result import AnalysisResult, CustomerTable
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NEEDS_QUOTES = r'[,"\r\n]'
+
+
+def _float_text(values: np.ndarray) -> pa.Array:
+    """Floats rounded to 6 places in their shortest round-trip form (``2``, ``-3.5``, ``1e+20``); NaN and ±inf
+    become empty cells."""
+    rounded = np.round(values.astype(np.float64), 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return pc.cast(pa.array(rounded, mask=~np.isfinite(rounded)), pa.string())
 
 
 def safe_cell(value: object) -> str:
     """Text for one CSV cell: numbers as written; text that a spreadsheet would run as a formula gets a
     leading apostrophe (OWASP CSV-injection guidance). Negative numbers stay numbers."""
     if isinstance(value, (float, np.floating)):
-        return "" if not np.isfinite(value) else repr(round(float(value), 6))
-    if isinstance(value, (int, np.integer)):
+        return _float_text(np.array([value])).to_pylist()[0] or ""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return str(int(value))
     text = "" if value is None else str(value)
     if text.startswith(_TRIGGERS):
@@ -32,37 +43,44 @@ def safe_cell(value: object) -> str:
     return text
 
 
-def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
-    """Write a CSV with ``\\n`` line endings and UTF-8, every cell through :func:`safe_cell`."""
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow([safe_cell(h) for h in header])
-        writer.writerows([safe_cell(v) for v in row] for row in rows)
-    return path
-
-
-def _safe_column(values: np.ndarray) -> np.ndarray | pd.Series:
-    """:func:`safe_cell` over a whole column, vectorised (numbers stay numbers; floats rounded to 6 places)."""
-    if values.dtype.kind in "iub":
-        return values
+def _safe_column(values: np.ndarray) -> pa.Array:
+    """:func:`safe_cell` over a whole column, vectorised where the column is all numbers or all text."""
+    if values.dtype.kind in "iu":
+        return pa.array(values)
     if values.dtype.kind == "f":
-        return np.where(np.isfinite(values), np.round(values, 6), np.nan)
-    series = pd.Series(values, dtype=object)
-    missing = series.isna()
-    text = series.astype(str).where(~missing, "")
+        return _float_text(values)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return pa.array([safe_cell(v) for v in values], type=pa.string())
+    text = pd.Series(values, dtype=object).fillna("")
     risky = text.str.startswith(_TRIGGERS)
     if risky.any():  # a leading sign is fine when the whole cell is a number
         risky[risky] = pd.to_numeric(text[risky], errors="coerce").isna()
         text[risky] = "'" + text[risky]
-    return text.to_numpy()
+    return pa.array(text.to_numpy(), type=pa.string())
 
 
 def write_columns(path: Path, header: Sequence[str], columns: Sequence[np.ndarray]) -> Path:
-    """Write a CSV from whole columns, cell for cell as :func:`write_rows` would, at columnar speed."""
-    frame = pd.DataFrame({i: _safe_column(np.asarray(c)) for i, c in enumerate(columns)})
-    frame.columns = [safe_cell(h) for h in header]
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8", na_rep="")
+    """Write a CSV (UTF-8, ``\n`` line ends, quotes only where needed) from whole columns, every cell through
+    :func:`safe_cell`. Arrow's C++ writer does the rows unless some cell needs quotes."""
+    table = pa.table({str(i): _safe_column(np.asarray(c)) for i, c in enumerate(columns)})
+    texts = [c for c in table.columns if pa.types.is_string(c.type)]
+    quoted = any(pc.any(pc.match_substring_regex(c, _NEEDS_QUOTES)).as_py() for c in texts)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow([safe_cell(h) for h in header])
+        if quoted:  # the csv module quotes minimally, as the header row above
+            table.to_pandas().to_csv(handle, header=False, index=False, lineterminator="\n")
+    if not quoted:
+        with path.open("ab") as handle:
+            pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False, quoting_style="none"))
     return path
+
+
+def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
+    """:func:`write_columns` for data held row by row."""
+    rows = list(rows)
+    columns = [np.array(column, dtype=object) for column in zip(*rows, strict=True)] if rows else \
+        [np.array([], dtype=object) for _ in header]
+    return write_columns(path, header, columns)
 
 
 @register("csv")
