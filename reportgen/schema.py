@@ -68,7 +68,8 @@ def numeric_text(values: pd.Series) -> pd.Series | None:
 
 def _is_id_like(series: pd.Series, name: str) -> bool:
     non_null = series.dropna()
-    if len(non_null) < len(series) or non_null.nunique() < len(series):
+    # A repeat among the first rows settles most feature columns without hashing the whole column.
+    if len(non_null) < len(series) or non_null.iloc[:2000].duplicated().any() or non_null.nunique() < len(series):
         return False
     if _ID_NAME.search(_norm(name)):
         return True
@@ -98,11 +99,13 @@ def _classify(series: pd.Series, name: str, features: FeaturesConfig) -> tuple[s
     non_null = series.dropna()
     if non_null.empty:
         return "ignored", "all values missing"
-    uniques = non_null.nunique()
+    numeric = pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series)
+    # Numbers are constant when every value equals the first: no need to count distinct values.
+    uniques = (1 if (non_null == non_null.iloc[0]).all() else 2) if numeric else non_null.nunique()
     if uniques == 1:
         value = non_null.iloc[0]
         return "ignored", f"constant (always {value.item() if hasattr(value, 'item') else value!r})"
-    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+    if numeric:
         if _is_id_like(series, name):
             return "ignored", "ID-like (unique per row)"
         return "numeric", ""
