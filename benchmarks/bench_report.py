@@ -36,12 +36,21 @@ CASES = {
 CASES |= {f"{name}+baseline": args for name, args in list(CASES.items())}
 
 
-def run_once(args: list[str], out_dir: Path) -> dict:
-    """One run in a fresh process: wall seconds, peak RSS in MB, per-stage seconds."""
-    command = ["/usr/bin/time", "-v", sys.executable, "-m", "reportgen", "run", *args, "-o", str(out_dir), "-v"]
+def run_once(args: list[str], out_dir: Path, timeout: float | None = None) -> dict:
+    """One run in a fresh process: wall seconds, peak RSS in MB, per-stage seconds.
+
+    With ``timeout`` (seconds) a run that takes longer is stopped and ``TimeoutError`` is raised.
+    """
+    limit = ["timeout", "--kill-after=10", f"{timeout:g}"] if timeout else []
+    command = ["/usr/bin/time", "-v", *limit, sys.executable, "-m", "reportgen", "run", *args, "-o", str(out_dir),
+               "-v"]
     start = time.perf_counter()
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
+    if limit and proc.returncode in (124, 137):  # stopped by timeout (TERM, or KILL when TERM was not enough)
+        reached = re.findall(r"^reportgen: (.+?)…$", proc.stderr, re.MULTILINE)
+        raise TimeoutError(f"run stopped after {wall:.0f} s (timeout {timeout:g} s)"
+                           + (f" during '{reached[-1]}'" if reached else ""))
     if proc.returncode != 0:
         raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.strip().splitlines()[-3:]}")
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
@@ -63,12 +72,8 @@ def bench(name: str, runs: int, verbose: bool) -> dict:
             out = Path(tmp) / f"run{i}"
             results.append(run_once(args, out))
             shutil.rmtree(out, ignore_errors=True)
-    walls = [r["wall_s"] for r in results]
-    median_run = sorted(results, key=lambda r: r["wall_s"])[len(results) // 2]
-    summary = {"case": name, "runs": runs, "wall_median_s": statistics.median(walls), "wall_all_s": walls,
-               "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
-               "stages_s_median_run": median_run["stages_s"], "sizes_bytes": median_run["sizes_bytes"],
-               "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()}}
+    summary = summarise(name, results)
+    walls, median_run = summary["wall_all_s"], _median_run(results)
     print(f"{name:<32} median {summary['wall_median_s']:6.2f} s   peak {summary['peak_rss_mb_max']:7.1f} MB   "
           f"(runs: {', '.join(f'{w:.2f}' for w in walls)})")
     if verbose:
@@ -77,6 +82,20 @@ def bench(name: str, runs: int, verbose: bool) -> dict:
         for file, size in sorted(median_run["sizes_bytes"].items()):
             print(f"    {file:<20}{size / 1024:9.1f} KB")
     return summary
+
+
+def summarise(name: str, results: list[dict]) -> dict:
+    """Summary of a case's runs (results of :func:`run_once`): median wall time, peak RSS, the median run's stages."""
+    walls = [r["wall_s"] for r in results]
+    median_run = _median_run(results)
+    return {"case": name, "runs": len(results), "wall_median_s": statistics.median(walls), "wall_all_s": walls,
+            "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
+            "stages_s_median_run": median_run["stages_s"], "sizes_bytes": median_run["sizes_bytes"],
+            "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()}}
+
+
+def _median_run(results: list[dict]) -> dict:
+    return sorted(results, key=lambda r: r["wall_s"])[len(results) // 2]
 
 
 def _cpus() -> int:
