@@ -1,54 +1,34 @@
 """Static SVG charts of a result, drawn with Altair and converted offline by vl-convert.
 
 Every chart colours segments with ``Segment.color`` through one explicit scale, so a segment keeps its colour
-across the whole report. Data is always inlined and ``allowed_base_urls=[]`` forbids any fetch.
+across the whole report. Data is always inlined and ``allowed_base_urls=[]`` forbids any fetch. The Vega-Lite specs
+the SVGs are drawn from carry tooltips (which an SVG does not show); :func:`chart_specs` hands them to the HTML
+report's live charts.
 """
 
 from __future__ import annotations
 
-import re
+import weakref
 from typing import Any
 
 import altair as alt
-import vl_convert
 
 from reportgen.charts_compare import compare_charts
 from reportgen.charts_rfm import rfm_charts
-from reportgen.errors import RenderError
+from reportgen.render.chartsvg import FAINT, INK, NEUTRAL, chart_spec, scaled, spec_to_svg
+from reportgen.render.chartsvg import MEASURE_SCALE as MEASURE_SCALE  # re-exported: the charts' public names
+from reportgen.render.chartsvg import to_svg as to_svg
+from reportgen.render.chartsvg import warm_up as warm_up
+from reportgen.render.templating import num
 from reportgen.result import AnalysisResult, MapPoint, Segment
 
-FONT = "DejaVu Sans, sans-serif"
 WIDTH = 540
-NEUTRAL, FAINT, INK = "#9aa5b1", "#d5dade", "#333333"
 MAX_POINTS = 1_000  # enough to show the structure; more only overplots and slows the PDF down
 MAX_TRAITS, MAX_LEVELS = 8, 16  # bars per trait chart, category levels per composition chart
-# vl-convert measures text about ten times faster in its bundled Liberation Sans ("sans-serif") than in an
-# installed font, and measuring dominates conversion time. DejaVu Sans, the font the report uses, runs up to 15%
-# wider, so charts are laid out in Liberation Sans at 115% of the intended size and the SVG is then switched to
-# DejaVu Sans at 100%: the same footprint at a fraction of the cost.
-MEASURE_SCALE = 1.15
 # Shared by the heatmap and the trait bars so blue always means "above the base", red "below".
 Z_SCALE = alt.Scale(domain=[-2, 2], scheme="redblue", clamp=True)
-
-
-def _fs(px: float) -> float:
-    return round(px * MEASURE_SCALE, 2)
-
-
-CONFIG: dict[str, Any] = {
-    "font": "sans-serif",
-    "view": {"stroke": None},
-    "text": {"fontSize": _fs(11)},
-    "axis": {"labelFontSize": _fs(10.5), "titleFontSize": _fs(10.5), "labelColor": INK, "titleColor": INK,
-             "titleFontWeight": "normal", "gridColor": "#eceff1", "domainColor": "#b0b7bd", "tickColor": "#b0b7bd"},
-    "legend": {"labelFontSize": _fs(10.5), "titleFontSize": _fs(10.5), "titleFontWeight": "normal", "labelLimit": 240},
-    "header": {"labelFontSize": _fs(11.5), "titleFontSize": _fs(11.5), "labelFontWeight": "bold", "labelColor": INK},
-}
-_FONT_SIZE = re.compile(r'font-size="([0-9.]+)px"')
-# Vega writes an empty background and a hidden foreground path per group plus ARIA attributes on every mark;
-# dropping them halves the markup the HTML file carries and WeasyPrint parses.
-_EMPTY_PATH = re.compile(r'<path [^>]*(?:d="M0,0h0v0h0Z"|display="none")[^>]*/>')
-_NOISE_ATTR = re.compile(r' (?:aria-[a-z]+|role|class|pointer-events)="[^"]*"')
+# The specs of the last result drawn: (weak reference to the result, chart name -> spec).
+_drawn: tuple[weakref.ref | None, dict[str, dict[str, Any]]] = (None, {})
 
 
 def _signed(z: float) -> str:
@@ -74,7 +54,8 @@ def _sizes(result: AnalysisResult) -> alt.TopLevelMixin:
     base = alt.Chart().encode(
         y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None),
         x=alt.X("share:Q", title=None, axis=alt.Axis(format="%", tickCount=4), scale=alt.Scale(nice=False)))
-    bars = base.mark_bar(height={"band": 0.7}).encode(color=_segment_color(result))
+    bars = base.mark_bar(height={"band": 0.7}).encode(
+        color=_segment_color(result), tooltip=["segment:N", "measure:N", alt.Tooltip("share:Q", format=".1%")])
     labels = base.mark_text(align="left", dx=3, color=INK).encode(text=alt.Text("share:Q", format=".0%"))
     panel_width = 150 if result.value_column else 300
     return alt.layer(bars, labels, data=alt.Data(values=rows)).properties(
@@ -86,7 +67,8 @@ def _heatmap(result: AnalysisResult) -> alt.TopLevelMixin:
     features = [st.feature for st in result.segments[0].stats] if result.segments else []
     # Text colour is precomputed per cell: a conditional encoding costs Altair a schema validation per chart.
     rows = [{"segment": s.name, "feature": st.feature, "z": st.z, "label": _signed(st.z),
-             "ink": "white" if abs(st.z) > 1.2 else INK} for s in result.segments for st in s.stats]
+             "ink": "white" if abs(st.z) > 1.2 else INK, "mean": num(st.mean), "base": num(st.base_mean)}
+            for s in result.segments for st in s.stats]
     step = max(34, min(64, 520 // max(len(features), 1)))
     base = alt.Chart(alt.Data(values=rows)).encode(
         x=alt.X("feature:N", sort=features, title=None,
@@ -96,8 +78,10 @@ def _heatmap(result: AnalysisResult) -> alt.TopLevelMixin:
         color=alt.Color("z:Q", scale=Z_SCALE, legend=alt.Legend(
             # Discrete swatches: WeasyPrint drops Vega's gradient legend, and the cells carry the exact values.
             title="z (σ)", orient="right", type="symbol", values=[2, 1, 0, -1, -2], symbolType="square",
-            symbolSize=120, format="+.0f", labelExpr="datum.value === 0 ? '0' : datum.label")))
-    text = base.mark_text(fontSize=_fs(10)).encode(text=alt.Text("label:N"), color=alt.Color("ink:N", scale=None))
+            symbolSize=120, format="+.0f", labelExpr="datum.value === 0 ? '0' : datum.label")),
+        tooltip=["segment:N", "feature:N", alt.Tooltip("z:Q", title="z (σ)", format="+.2f"),
+                 alt.Tooltip("mean:N", title="segment mean"), alt.Tooltip("base:N", title="base mean")])
+    text = base.mark_text(fontSize=scaled(10)).encode(text=alt.Text("label:N"), color=alt.Color("ink:N", scale=None))
     return (cells + text).resolve_scale(color="independent").properties(width=alt.Step(step), height=alt.Step(26))
 
 
@@ -111,7 +95,7 @@ def _map(result: AnalysisResult) -> alt.TopLevelMixin:
     return alt.Chart(alt.Data(values=rows)).mark_circle(size=16, opacity=0.7).encode(
         x=alt.X("x:Q", title=f"PC1 ({ev[0]:.0%} of variance)", axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("y:Q", title=f"PC2 ({ev[1]:.0%} of variance)", axis=alt.Axis(labels=False, ticks=False)),
-        color=color).properties(width=WIDTH, height=320)
+        color=color, tooltip=["segment:N"]).properties(width=WIDTH, height=320)
 
 
 def _by_k(result: AnalysisResult, field: str, title: str, accent: str) -> alt.TopLevelMixin:
@@ -127,7 +111,10 @@ def _by_k(result: AnalysisResult, field: str, title: str, accent: str) -> alt.To
     y = alt.Y("v:Q", title=title, scale=alt.Scale(zero=field != "inertia"))
     base = alt.Chart(alt.Data(values=rows)).encode(x=x, y=y)
     layers = [base.mark_line(color=NEUTRAL, strokeWidth=1.5),
-              base.mark_point(filled=True, opacity=1).encode(color=state, size=alt.Size("size:Q", scale=None)),
+              base.mark_point(filled=True, opacity=1).encode(
+                  color=state, size=alt.Size("size:Q", scale=None),
+                  tooltip=[alt.Tooltip("k:Q", title="K"), alt.Tooltip("v:Q", title=title, format=",.3~f"),
+                           alt.Tooltip("state:N", title="K is")]),
               base.transform_filter("datum.state == 'chosen'").mark_text(
                   align="left", dx=8, dy=-8, fontWeight="bold", color=accent, text=f"chosen K={sel.chosen_k}")]
     if field == "inertia" and sel.knee_k is not None:
@@ -145,21 +132,26 @@ def _silhouette_segments(result: AnalysisResult) -> alt.TopLevelMixin:
     base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None),
         x=alt.X("silhouette:Q", title="mean silhouette", scale=alt.Scale(domain=[low, min(high, 1.0)])))
-    return (base.mark_bar(height={"band": 0.7}).encode(color=_segment_color(result))
+    return (base.mark_bar(height={"band": 0.7}).encode(
+                color=_segment_color(result), tooltip=["segment:N", alt.Tooltip("silhouette:Q", format=".3f")])
             + base.mark_text(align="left", dx=3, color=INK).encode(text=alt.Text("silhouette:Q", format=".2f"))
             ).properties(width=WIDTH - 200, height=24 * len(result.segments))
 
 
 def _traits(segment: Segment) -> alt.TopLevelMixin:
     top = sorted(segment.stats, key=lambda st: -abs(st.z))[:MAX_TRAITS]
-    rows = [{"feature": st.feature, "z": st.z, "label": _signed(st.z) + "σ"} for st in top]
+    rows = [{"feature": st.feature, "z": st.z, "label": _signed(st.z) + "σ", "mean": num(st.mean),
+             "base": num(st.base_mean)} for st in top]
     label = alt.Text("label:N")
     bound = max(2.0, *(abs(r["z"]) + 0.6 for r in rows)) if rows else 2.0
     base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("feature:N", sort=alt.EncodingSortField("z", order="descending"), title=None),
         x=alt.X("z:Q", title="distance from the base mean (σ)", scale=alt.Scale(domain=[-bound, bound])))
     return alt.layer(
-        base.mark_bar(height={"band": 0.7}).encode(color=alt.Color("z:Q", scale=Z_SCALE, legend=None)),
+        base.mark_bar(height={"band": 0.7}).encode(
+            color=alt.Color("z:Q", scale=Z_SCALE, legend=None),
+            tooltip=["feature:N", alt.Tooltip("z:Q", title="z (σ)", format="+.2f"),
+                     alt.Tooltip("mean:N", title="segment mean"), alt.Tooltip("base:N", title="base mean")]),
         base.mark_rule(color="#6b7680").encode(x=alt.XDatum(0)),
         base.transform_filter("datum.z >= 0").mark_text(align="left", dx=3, color=INK).encode(text=label),
         base.transform_filter("datum.z < 0").mark_text(align="right", dx=-3, color=INK).encode(text=label),
@@ -181,50 +173,13 @@ def _categories(segment: Segment) -> alt.TopLevelMixin:
         y=alt.Y("level:N", sort=[r["level"] for r in rows[::2]], title=None, axis=alt.Axis(labelLimit=200)),
         yOffset=alt.YOffset("series:N", sort=[segment.name, "All customers"]),
         x=alt.X("share:Q", title="share of customers", axis=alt.Axis(format="%")),
-        color=series).properties(width=WIDTH - 220, height=alt.Step(9))
+        color=series, tooltip=[alt.Tooltip("level:N", title="level"), alt.Tooltip("series:N", title="customers"),
+                               alt.Tooltip("share:Q", format=".1%")]).properties(width=WIDTH - 220,
+                                                                                 height=alt.Step(9))
 
 
-def _scope_ids(svg: str, prefix: str) -> str:
-    """Prefix element ids so several inline SVGs in one page never resolve each other's gradients or clips."""
-    svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
-    return re.sub(r'url\(#([^)]+)\)', rf'url(#{prefix}-\1)', re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg))
-
-
-def warm_up() -> None:
-    """Start vl-convert's JavaScript engine (a few hundred ms, paid once per process)."""
-    vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}}, allowed_base_urls=[])
-
-
-def to_svg(name: str, chart: alt.TopLevelMixin) -> str:
-    """Convert one Altair chart to SVG markup, offline, with the report's font and style."""
-    spec = chart.to_dict(validate=False)  # schema validation costs more than the conversion itself
-    spec["config"] = {**spec.get("config", {}), **CONFIG}
-    try:
-        svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
-    except Exception as exc:  # vl-convert raises plain ValueError/RuntimeError with multi-line JS traces
-        first = " ".join(str(exc).split("\n    at ")[0].split()) or type(exc).__name__
-        raise RenderError(f"chart '{name}' could not be drawn: {first}") from None
-    svg = _NOISE_ATTR.sub("", _EMPTY_PATH.sub("", svg))
-    svg = _FONT_SIZE.sub(lambda m: f'font-size="{float(m.group(1)) / MEASURE_SCALE:.3g}px"', svg)
-    svg = svg.replace('font-family="sans-serif"', f'font-family="{FONT}"')
-    return _scope_ids(svg, f"chart-{name}")
-
-
-def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]]:
-    """Draw every chart of the report.
-
-    Parameters
-    ----------
-    result
-        The analysis to draw; it is only read.
-
-    Returns
-    -------
-    tuple of dict
-        ``(svgs, notes)``: chart name → SVG markup, and chart name → the note shown under it. Names are
-        ``sizes``, ``heatmap``, ``map``, ``elbow``, ``silhouette_k``, ``silhouette_segments``, and per segment
-        ``traits_<id>`` and ``categories_<id>`` (the latter only when the segment has categorical levels).
-    """
+def _chart_set(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], dict[str, str]]:
+    """Every chart of the report as an Altair chart, and the note shown under each."""
     accent = result.report.accent_color
     sel = result.k_selection
     shown, total = len(_map_points(result)), result.segment_map.total_customers
@@ -260,4 +215,44 @@ def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]
     compare, compare_notes = compare_charts(result)
     charts |= compare
     notes |= compare_notes
-    return {name: to_svg(name, chart) for name, chart in charts.items()}, notes
+    return charts, notes
+
+
+def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]]:
+    """Draw every chart of the report.
+
+    Parameters
+    ----------
+    result
+        The analysis to draw; it is only read.
+
+    Returns
+    -------
+    tuple of dict
+        ``(svgs, notes)``: chart name → SVG markup, and chart name → the note shown under it. Names are
+        ``sizes``, ``heatmap``, ``map``, ``elbow``, ``silhouette_k``, ``silhouette_segments``, and per segment
+        ``traits_<id>`` and ``categories_<id>`` (the latter only when the segment has categorical levels).
+    """
+    charts, notes = _chart_set(result)
+    specs = {name: chart_spec(chart) for name, chart in charts.items()}
+    svgs = {name: spec_to_svg(name, spec) for name, spec in specs.items()}
+    global _drawn
+    _drawn = (weakref.ref(result), specs)
+    return svgs, notes
+
+
+def chart_specs(result: AnalysisResult) -> dict[str, dict[str, Any]]:
+    """The Vega-Lite spec of every chart of the report, as drawn by :func:`build_charts`.
+
+    The specs of the last result drawn are kept, so the HTML report reuses them instead of building every chart
+    again; for any other result they are built afresh (same names, same content).
+
+    Returns
+    -------
+    dict
+        Chart name → Vega-Lite spec with inline data and the report's style config.
+    """
+    ref, specs = _drawn
+    if ref is not None and ref() is result:
+        return specs
+    return {name: chart_spec(chart) for name, chart in _chart_set(result)[0].items()}

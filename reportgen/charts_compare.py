@@ -41,8 +41,9 @@ def migration_chart(result: AnalysisResult, comparison: Comparison) -> alt.TopLe
     continues = {(i.baseline_id, i.segment_id) for i in comparison.identities if i.status == "kept"}
     # Text colour is precomputed per cell: a conditional encoding costs Altair a schema validation.
     cells = [{"old": old_names.get(o, f"Segment {o}"), "new": new_names.get(n, f"Segment {n}"), "customers": count,
-              "label": f"{count:,}", "ink": "white" if count > 0.55 * top else INK, "kept": (o, n) in continues}
-             for o, n, count, _ in mig.cells]
+              "label": f"{count:,}", "ink": "white" if count > 0.55 * top else INK, "kept": (o, n) in continues,
+              "value": _money(value, result.report.currency) if value is not None and math.isfinite(value) else "–"}
+             for o, n, count, value in mig.cells]
     step = max(44, min(90, 480 // max(len(cols_order), 1)))
     base = alt.Chart(alt.Data(values=cells)).encode(
         x=alt.X("new:N", sort=cols_order, title="Segment now",
@@ -52,7 +53,10 @@ def migration_chart(result: AnalysisResult, comparison: Comparison) -> alt.TopLe
         y=alt.Y("old:N", sort=rows_order, title=f"Segment in {comparison.baseline_period}",
                 axis=alt.Axis(labelLimit=170)))
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
-        color=alt.Color("customers:Q", scale=alt.Scale(scheme="blues", domain=[0, top]), legend=None))
+        color=alt.Color("customers:Q", scale=alt.Scale(scheme="blues", domain=[0, top]), legend=None),
+        tooltip=[alt.Tooltip("old:N", title=f"segment in {comparison.baseline_period}"),
+                 alt.Tooltip("new:N", title="segment now"), alt.Tooltip("customers:Q", format=","),
+                 alt.Tooltip("value:N", title=f"their {result.value_column or 'value'} now")])
     # Drawn last so neighbouring cells' white borders cannot cover the outline of a continued segment.
     outline = base.transform_filter("datum.kept").mark_rect(fill=None, stroke=INK, strokeWidth=1.5)
     text = base.mark_text().encode(text=alt.Text("label:N"), color=alt.Color("ink:N", scale=None))
@@ -75,7 +79,8 @@ def drift_chart(comparison: Comparison) -> alt.TopLevelMixin:
     marks = [{"psi": 0.1, "text": "moderate 0.1"}, {"psi": 0.25, "text": "major 0.25"}]
     rules = alt.Chart(alt.Data(values=marks)).encode(x=x)
     return alt.layer(
-        base.mark_bar(height={"band": 0.7}).encode(color=state),
+        base.mark_bar(height={"band": 0.7}).encode(
+            color=state, tooltip=["feature:N", alt.Tooltip("psi:Q", title="PSI", format=".3f"), "state:N"]),
         base.mark_text(align="left", dx=3, color=INK).encode(text=alt.Text("label:N")),
         rules.mark_rule(strokeDash=[4, 3], color="#6b7680"),
         # Stacked at two heights: at small PSI scales the two labels would otherwise overlap.
@@ -114,7 +119,8 @@ def mix_chart(result: AnalysisResult, comparison: Comparison) -> alt.TopLevelMix
               scale=alt.Scale(domain=[low, high], nice=False, zero=False),
               axis=alt.Axis(tickCount=4, labelExpr=f"{json.dumps(currency)} + format(datum.value, ',')"))
     return alt.layer(
-        base.mark_bar(size=58, clip=True).encode(y=y, y2="end:Q", color=kind),
+        base.mark_bar(size=58, clip=True).encode(y=y, y2="end:Q", color=kind,
+                                                 tooltip=["step:N", alt.Tooltip("label:N", title="amount")]),
         base.mark_text(baseline="bottom", dy=-3, color=INK).encode(y=alt.Y("top:Q"), text=alt.Text("label:N")),
     ).properties(width=WIDTH - 140, height=190)
 

@@ -21,7 +21,8 @@ def rfm_groups_chart(result: AnalysisResult, rfm: RfmSummary) -> alt.TopLevelMix
     base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("group:N", sort=_group_order(rfm), title=None),
         x=alt.X("customers:Q", title="customers"))
-    return (base.mark_bar(color=result.report.accent_color, height={"band": 0.7})
+    return (base.mark_bar(color=result.report.accent_color, height={"band": 0.7}).encode(
+                tooltip=["group:N", alt.Tooltip("label:N", title="customers")])
             + base.mark_text(align="left", dx=3, color="#333333").encode(text="label:N")
             ).properties(width=WIDTH - 220, height=22 * len(rows))
 
@@ -40,6 +41,7 @@ def rfm_crosstab_chart(result: AnalysisResult, rfm: RfmSummary) -> alt.TopLevelM
         color=alt.Color("group:N", sort=_group_order(rfm), scale=alt.Scale(scheme="tableau20"),
                         legend=alt.Legend(title=None, orient="bottom", columns=4)),
         order=alt.Order("order:Q"),
+        tooltip=["segment:N", "group:N", alt.Tooltip("share:Q", title="share of the segment", format=".1%")],
     ).properties(width=WIDTH - 160, height=30 * len(result.segments))
 
 

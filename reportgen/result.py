@@ -325,7 +325,8 @@ class CustomerTable:
     """Per-customer output rows (one entry per segmented customer, in a deterministic order).
 
     ``columns`` holds extra per-customer columns (name → array) that some inputs add, such as the aggregated
-    features of a transaction log.
+    features of a transaction log. ``features`` holds a few key feature values in business units (name → float
+    array), shown in the HTML report's customer explorer.
     """
 
     ids: np.ndarray
@@ -334,6 +335,7 @@ class CustomerTable:
     segment_names: tuple[str, ...]
     id_name: str = "customer_id"
     columns: dict[str, np.ndarray] = field(default_factory=dict)
+    features: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _plain(value: Any) -> Any:

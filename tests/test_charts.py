@@ -1,14 +1,16 @@
-"""Charts: every chart is a small offline SVG, and a segment keeps one colour across all of them."""
+"""Charts: every chart is a small offline SVG, and a segment keeps one colour across all of them; the specs they
+were drawn from (with tooltips) feed the live charts of the HTML report."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import altair as alt
 import pytest
 
-from reportgen.charts import MAX_POINTS, build_charts, to_svg
+from reportgen.charts import MAX_POINTS, build_charts, chart_specs, to_svg
 from reportgen.errors import RenderError
 from reportgen.result import AnalysisResult
 from tests.factories import make_result
@@ -99,3 +101,19 @@ def test_remote_data_is_refused() -> None:
     chart = alt.Chart(alt.Data(url="https://example.com/data.csv")).mark_point().encode(x="a:Q")
     with pytest.raises(RenderError, match=r"chart 'remote' could not be drawn: .*not allowed"):
         to_svg("remote", chart)
+
+
+def test_specs_carry_tooltips_the_svgs_do_not_show(result: AnalysisResult,
+                                                   charts: tuple[dict[str, str], dict[str, str]]) -> None:
+    specs = chart_specs(result)
+    assert set(specs) == set(charts[0])
+    for name, spec in specs.items():
+        text = json.dumps(spec)
+        assert '"tooltip"' in text, name
+        assert '"url"' not in text and "allowed_base_urls" not in text, name
+        assert "<title>" not in charts[0][name], name
+    # The specs of the last result drawn are kept; for any other result they are built afresh, with equal content.
+    assert chart_specs(dataclasses.replace(result)) == specs
+    small = make_result(2)
+    build_charts(small)
+    assert chart_specs(small) is chart_specs(small)

@@ -1,17 +1,25 @@
-"""HTML report: self-contained, complete, escaped, overridable by user templates, sandboxed."""
+"""HTML report: self-contained, complete, escaped, overridable by user templates, sandboxed; its interactive parts
+(inline libraries, live chart specs, the customer explorer) stay out of the PDF and keep the file size flat."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from reportgen.charts import build_charts
+from reportgen.charts import MEASURE_SCALE, build_charts, chart_specs
 from reportgen.errors import RenderError
-from reportgen.render import RenderContext
-from reportgen.render.html import render_html
+from reportgen.render import RenderContext, vega
+from reportgen.render.context import render_page
+from reportgen.render.explorer import explorer_data, key_features
+from reportgen.render.html import external_reference, render_html
+from reportgen.render.livespec import focus_test, live_spec
 from reportgen.render.templating import environment, int_fmt, num, pct, render_template, signed, times
 from reportgen.result import AnalysisResult
 from tests.factories import make_customers, make_result
@@ -58,7 +66,9 @@ def test_no_external_resources(page: tuple[str, BeautifulSoup]) -> None:
         for attr in URL_ATTRS:
             value = (tag.get(attr) or "").strip().lower()
             assert not value.startswith(("http:", "https:", "//")), (tag.name, attr, value)
-    assert soup.find("link") is None and soup.find("script") is None
+    assert soup.find("link") is None and all(not script.get("src") for script in soup.find_all("script"))
+    csp = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    assert csp is not None and "default-src 'none'" in csp["content"] and "connect-src" not in csp["content"]
     css = "\n".join(style.get_text() for style in soup.find_all("style"))
     assert "@import" not in css and not re.search(r"url\(\s*['\"]?\s*(https?:)?//", css)
     assert len(css) > 2_000
@@ -142,3 +152,89 @@ def test_filters() -> None:
     assert times(1.43) == "1.4×"
     template = environment(None).from_string("{{ 1234.5|money }} {{ 12.3|money }} {{ -250|money }} {{ x|money }}")
     assert template.render(currency="€", x=None) == "€1,234 €12.30 -€250 –"
+
+
+def _report_data(soup: BeautifulSoup) -> dict:
+    return json.loads(soup.find("script", id="report-data").string)
+
+
+def test_libraries_are_inlined_once(page: tuple[str, BeautifulSoup]) -> None:
+    text, soup = page
+    scripts = [script.string or "" for script in soup.find_all("script")]
+    assert len(scripts) == 4  # the "js" class, the report data, the libraries, the page script
+    assert text.count(vega.bundle()[:400]) == 1
+    assert external_reference(text) is None
+    assert "<!--" not in "".join(scripts) and not re.search(r"url\((?!['\"]?(#|data:))", text)
+
+
+def test_report_data_holds_live_charts_and_explorer(result: AnalysisResult, ctx: RenderContext,
+                                                    page: tuple[str, BeautifulSoup]) -> None:
+    data = _report_data(page[1])
+    assert set(data["charts"]) == set(ctx.charts)
+    for name, spec in data["charts"].items():
+        assert "$schema" not in spec and '"url"' not in json.dumps(spec), name
+        assert spec["config"]["font"] == "DejaVu Sans, sans-serif"
+    for name in ("sizes", "heatmap", "map", "silhouette_segments"):
+        assert {"name": "focus", "value": None} in data["charts"][name]["params"], name
+    assert "params" not in data["charts"]["elbow"]
+    explorer = data["explorer"]
+    assert explorer["total"] == explorer["shown"] == len(explorer["ids"]) == result.customers
+    assert explorer["note"] == f"All {result.customers:,} customers."
+    assert [s["name"] for s in explorer["segments"]] == [s.name for s in result.segments]
+    assert page[1].select_one("#explorer") is not None and page[1].select_one('nav.toc a[href="#explorer"]')
+
+
+def test_pdf_page_has_no_scripts_or_explorer(result: AnalysisResult, ctx: RenderContext) -> None:
+    page = render_page(result, ctx, "pdf")
+    assert "<script" not in page and 'id="explorer"' not in page and "Content-Security-Policy" not in page
+
+
+def test_live_spec_unscales_fonts_and_follows_focus(ctx: RenderContext, result: AnalysisResult) -> None:
+    specs = chart_specs(result)
+    live = live_spec(specs["heatmap"])
+    assert specs["heatmap"]["config"]["axis"]["labelFontSize"] == pytest.approx(10.5 * MEASURE_SCALE, abs=0.01)
+    assert live["config"]["axis"]["labelFontSize"] == pytest.approx(10.5, abs=0.01)
+    cells, text = live["layer"]
+    assert cells["encoding"]["opacity"]["condition"]["test"] == focus_test({"segment"})
+    assert text["encoding"]["tooltip"] == cells["encoding"]["tooltip"]  # labels over cells show the same tooltip
+    assert "opacity" not in specs["heatmap"]["layer"][0]["encoding"]  # the static chart's spec is left alone
+    assert focus_test({"old", "new", "customers"}) is not None and focus_test({"feature", "z"}) is None
+
+
+def test_explorer_samples_each_segment_above_the_cap(result: AnalysisResult) -> None:
+    config = {**result.run.config, "report": {**result.run.config["report"], "explorer_rows": 500}}
+    capped = dataclasses.replace(result, run=dataclasses.replace(result.run, config=config))
+    customers = make_customers(result)
+    data = explorer_data(capped, customers)
+    assert data["shown"] == len(data["ids"]) == 500 and data["sampled"]
+    assert data["note"].startswith(f"A random sample of 500 of {result.customers:,} customers (seed ")
+    for segment in result.segments:
+        shown = data["segment"].count(segment.id)
+        assert abs(shown - 500 * segment.size / result.customers) <= 1, segment.name
+    assert explorer_data(capped, customers) == data  # seeded: the same sample every time
+    assert set(data["ids"]) <= set(customers.ids.tolist())
+
+
+def test_key_features_prefer_roles_then_traits() -> None:
+    result = make_result(3)
+    frame = pd.DataFrame({"MntTotal": [1.0, 2.0], "Recency": [3, 4], "Income": [5.0, 6.0], "Education": ["a", "b"],
+                          "Age": [30, 40], "Tenure": [1, 2], "NumPurchases": [1, 2], "NumWebVisitsMonth": [1, 2]})
+    roles = {"monetary": "MntTotal", "recency": "Recency", "income": "Income", "age": "Age"}
+    features = key_features(frame, roles, result.segments)
+    assert list(features)[:4] == ["MntTotal", "Recency", "Income", "Age"]
+    assert len(features) <= 6 and "Education" not in features
+    assert features["Recency"].dtype == float
+
+
+def test_size_stays_flat_for_large_inputs(tmp_path: Path) -> None:
+    big = make_result(6, total=200_000, n_points=1_000)
+    svgs, notes = build_charts(big)
+    customers = make_customers(big)
+    rng = np.random.default_rng(1)
+    customers = dataclasses.replace(customers, ids=np.array([f"CUST-{i:09d}" for i in customers.ids]),
+                                    features={name: rng.gamma(2.0, 500.0, len(customers.ids)).round(2)
+                                              for name in ("Income", "MntTotal", "Recency", "NumPurchases", "Age")})
+    (path,) = render_html(big, customers, RenderContext("2026-11-22", charts=svgs, chart_notes=notes), tmp_path)
+    assert path.stat().st_size <= 3_000_000
+    data = _report_data(BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser"))["explorer"]
+    assert data["shown"] == 5_000 and data["total"] == 200_000 and len(data["values"]) == 5

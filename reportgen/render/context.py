@@ -30,6 +30,7 @@ LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", 
               ".gif": "image/gif", ".webp": "image/webp"}
 MIN_LIFT = 1.1  # below this a level is not meaningfully over-represented
 STYLESHEETS = {"html": ("report.css", "screen.css"), "pdf": ("report.css", "print.css")}
+INTERACTIVE_STYLESHEET = "interactive.css"  # the HTML report's controls, live charts and customer explorer
 
 
 def safe_color(value: str | None, default: str = FALLBACK_COLOR) -> str:
@@ -142,28 +143,36 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "segments": segments,
         "colors": {s.id: safe_color(s.color) for s in result.segments},
         "config": config_sections(result.run.config),
-        "toc": _toc(segments, result),
+        "toc": _toc(segments, result, explorer=medium == "html"),
         "compare": _compare_view(result),
         "rfm_cells": {(seg, group): count for seg, group, count in result.rfm.crosstab} if result.rfm else {},
+        "interactive": None,  # the HTML renderer's scripts, report data and explorer; None in the PDF
     }
 
 
-def _toc(segments: list[dict[str, Any]], result: AnalysisResult) -> list[tuple[str, str, int]]:
+def _toc(segments: list[dict[str, Any]], result: AnalysisResult, explorer: bool = False) -> list[tuple[str, str, int]]:
     entries = [("summary", "Executive summary", 1)]
     entries += [("customer-base", "Customer base", 1)] if result.transactions else []
     entries += [("overview", "Segment overview", 1)]
     entries += [("rfm", "RFM groups", 1)] if result.rfm else []
     entries += [("compare", "What changed", 1)] if result.comparison else []
+    entries += [("explorer", "Customer explorer", 1)] if explorer else []
     entries += [("segments", "Segment profiles", 1)]
     entries += [(view["anchor"], view["s"].name, 2) for view in segments]
     entries += [("recommendations", "All recommendations", 1), ("appendix", "Appendix: method and data quality", 1)]
     return entries
 
 
-def render_page(result: AnalysisResult, ctx: RenderContext, medium: str) -> str:
-    """The complete report page for a medium, with its stylesheets rendered and inlined."""
-    context = build_context(result, ctx, medium)
-    css = "\n".join(render_template(name, context, ctx.template_dir) for name in STYLESHEETS[medium])
+def render_page(result: AnalysisResult, ctx: RenderContext, medium: str,
+                interactive: dict[str, Any] | None = None) -> str:
+    """The complete report page for a medium, with its stylesheets rendered and inlined.
+
+    ``interactive`` (HTML only) carries the inline scripts, the report data and the customer explorer; with it
+    the page also gets the interactive stylesheet.
+    """
+    context = build_context(result, ctx, medium) | {"interactive": interactive}
+    sheets = STYLESHEETS[medium] + ((INTERACTIVE_STYLESHEET,) if interactive else ())
+    css = "\n".join(render_template(name, context, ctx.template_dir) for name in sheets)
     # A stylesheet must not be able to close the <style> element it is inlined into.
     context["css"] = Markup(css.replace("</", "<\\/"))
     return render_template("report.html", context, ctx.template_dir)

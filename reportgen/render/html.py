@@ -1,16 +1,31 @@
-"""The HTML report: one self-contained file for analysts, with inline CSS and inline SVG charts."""
+"""The HTML report: one self-contained file for analysts, with inline CSS, inline SVG charts and inline scripts.
+
+The page works without JavaScript (static SVG charts, as in the PDF). With it, ``interactive.js`` swaps each chart
+for a live Vega-Lite chart drawn from the same spec (tooltips, one segment in focus across the page) and fills the
+customer explorer. Vega, Vega-Lite and vega-embed come from the installed vl-convert package and are inlined once;
+the page's Content-Security-Policy forbids every fetch.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
+from reportgen.charts import chart_specs
 from reportgen.errors import RenderError
-from reportgen.render import RenderContext, register
+from reportgen.render import RenderContext, register, vega
 from reportgen.render.context import render_page
+from reportgen.render.explorer import explorer_data, headers
+from reportgen.render.livespec import live_spec
+from reportgen.render.templating import environment
 from reportgen.result import AnalysisResult, CustomerTable
 
 FILENAME = "report.html"
+SCRIPT = "interactive.js"
 # Anything the browser would fetch: src/href/url() pointing off-page, protocol-relative URLs and @import.
 _EXTERNAL = re.compile(
     r"""(?:\b(?:src|href|srcset|action|poster)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//"""
@@ -25,6 +40,33 @@ def external_reference(html: str) -> str | None:
     return None if match is None else html[match.start(): match.start() + 80].split(">")[0]
 
 
+def _script(template_dir: Path | None) -> str:
+    env = environment(template_dir)
+    try:
+        source, _, _ = env.loader.get_source(env, SCRIPT)
+    except jinja2.TemplateNotFound:
+        raise RenderError(f"template '{SCRIPT}' not found") from None
+    return vega.script_safe(source)
+
+
+def interactive_parts(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext) -> dict[str, Any]:
+    """What makes the HTML report interactive: the libraries, the page script, the report data, the explorer.
+
+    Returns
+    -------
+    dict
+        ``bundle`` and ``app`` (script text), ``data`` (JSON for a ``<script type="application/json">``: the live
+        chart specs by chart name and the explorer's rows), ``explorer`` and its column ``headers`` (for the
+        template).
+    """
+    specs = chart_specs(result) if ctx.charts else {}
+    charts = {name: live_spec(spec) for name, spec in specs.items() if name in ctx.charts}
+    explorer = explorer_data(result, customers)
+    return {"bundle": Markup(vega.bundle()), "app": Markup(_script(ctx.template_dir)),
+            "data": Markup(vega.json_for_script({"charts": charts, "explorer": explorer})), "explorer": explorer,
+            "headers": headers(customers)}
+
+
 @register("html")
 def render_html(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext, out_dir: Path) -> list[Path]:
     """Write ``report.html`` into ``out_dir``.
@@ -34,7 +76,7 @@ def render_html(result: AnalysisResult, customers: CustomerTable, ctx: RenderCon
     result
         The analysis to report.
     customers
-        Per-customer rows (not shown in the HTML report).
+        Per-customer rows, listed in the customer explorer (up to ``report.explorer_rows``).
     ctx
         Presentation facts: generation time, user template folder and the rendered charts.
     out_dir
@@ -50,7 +92,7 @@ def render_html(result: AnalysisResult, customers: CustomerTable, ctx: RenderCon
     RenderError
         When a template fails, or produces a reference to an external resource (the report must open offline).
     """
-    page = render_page(result, ctx, "html")
+    page = render_page(result, ctx, "html", interactive_parts(result, customers, ctx))
     if (reference := external_reference(page)) is not None:
         raise RenderError(f"HTML report would load an external resource ({reference!r}); it must be self-contained")
     path = out_dir / FILENAME

@@ -1,0 +1,133 @@
+"""The customer explorer of the HTML report: which customers it lists, with which key features.
+
+The page lists every customer up to ``report.explorer_rows``; beyond that, a seeded random sample drawn from each
+segment in proportion to its size, and the page says so. The cap keeps the file size flat whatever the input size
+(``segments.csv`` always lists every customer).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reportgen.render.context import safe_color
+from reportgen.result import AnalysisResult, CustomerTable, Segment
+
+DEFAULT_ROWS = 5_000
+MAX_FEATURES = 6
+KEY_ROLES = ("monetary", "frequency", "recency", "income", "age")  # shown first when mapped
+# Where a column name may wrap: after an underscore, or between a lower-case letter and an upper-case one.
+_WRAP = re.compile(r"(?<=_)(?=[^_])|(?<=[a-z])(?=[A-Z])")
+
+
+def key_features(frame: pd.DataFrame, roles: dict[str, str], segments: Sequence[Segment],
+                 limit: int = MAX_FEATURES) -> dict[str, np.ndarray]:
+    """A few numeric features worth showing per customer, in business units.
+
+    Parameters
+    ----------
+    frame
+        The cleaned features, one row per customer (original units).
+    roles
+        Business role → column (``monetary``, ``recency``…).
+    segments
+        The named segments; the numeric features of their strongest traits follow the role columns.
+    limit
+        Most features kept.
+
+    Returns
+    -------
+    dict
+        Column name → float array aligned with ``frame``'s rows.
+    """
+    traits = sorted((t for s in segments for t in s.traits if t.kind == "numeric"), key=lambda t: -abs(t.score))
+    wanted = [roles[r] for r in KEY_ROLES if r in roles] + [t.feature for t in traits]
+    numeric = [c for c in dict.fromkeys(wanted) if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])]
+    return {c: frame[c].to_numpy(dtype=float) for c in numeric[:limit]}
+
+
+def header_parts(name: str) -> list[str]:
+    """A column name cut where the header may wrap: ``days_since_last`` → ``days_ since_ last``, ``NumWebVisits``
+    → ``Num Web Visits`` (joined with ``<wbr>`` in the page, so the name reads and copies unchanged)."""
+    return [part for part in _WRAP.split(name) if part]
+
+
+def headers(customers: CustomerTable) -> list[list[str]]:
+    """The explorer's column headers, each cut by :func:`header_parts`, in the order of the page's columns."""
+    names = [customers.id_name, "Segment id", "Segment", *customers.features, "Distance to centre"]
+    return [header_parts(name) for name in names]
+
+
+def sample_rows(segment: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """Row positions the explorer lists: all when at most ``cap``, else a stratified seeded sample.
+
+    Each segment gets a share of ``cap`` proportional to its size (largest remainders round up, at least one row
+    per segment); rows are drawn without replacement and returned in their original order.
+    """
+    n = len(segment)
+    if n <= cap:
+        return np.arange(n)
+    labels, counts = np.unique(segment, return_counts=True)
+    exact = cap * counts / n
+    quota = np.maximum(np.floor(exact).astype(int), 1)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable")[: max(cap - int(quota.sum()), 0)]:
+        quota[i] += 1
+    rng = np.random.default_rng(seed)
+    picks = [rng.choice(np.flatnonzero(segment == label), min(q, c), replace=False)
+             for label, q, c in zip(labels, quota, counts, strict=True)]
+    return np.sort(np.concatenate(picks))
+
+
+def _plain_column(values: np.ndarray) -> list[Any]:
+    """Numbers for JSON: integers stay integers, others keep 2 decimals, missing values become null."""
+    finite = np.isfinite(values)
+    if finite.all() and np.array_equal(values, np.round(values)) and np.abs(values).max(initial=0) < 2 ** 53:
+        return values.astype(np.int64).tolist()
+    rounded = np.round(values, 2).astype(object)
+    rounded[~finite] = None
+    return rounded.tolist()
+
+
+def _ids(ids: np.ndarray) -> list[Any]:
+    if np.issubdtype(ids.dtype, np.integer):
+        return ids.tolist()
+    return [str(v) for v in ids.tolist()]
+
+
+def explorer_data(result: AnalysisResult, customers: CustomerTable) -> dict[str, Any]:
+    """What the page's customer explorer shows, as plain JSON-ready data (columns of equal length).
+
+    Returns
+    -------
+    dict
+        ``idName``, ``numericIds``, ``features`` (names), ``segments`` (id, name, colour), ``ids``, ``segment`` (ids),
+        ``distance``, ``values`` (one list per feature), ``total`` and ``shown`` customers, ``sampled`` and the
+        ``note`` the page states about them.
+    """
+    cap = int(result.run.config.get("report", {}).get("explorer_rows") or DEFAULT_ROWS)
+    rows = sample_rows(customers.segment, cap, result.run.seed)
+    features = dict(customers.features)
+    total, shown = len(customers.segment), len(rows)
+    colors = {s.id: safe_color(s.color) for s in result.segments}
+    names = customers.segment_names
+    if shown < total:
+        note = (f"A random sample of {shown:,} of {total:,} customers (seed {result.run.seed}), drawn from each "
+                f"segment in proportion to its size; the report lists at most {cap:,}. segments.csv lists every "
+                "customer.")
+    else:
+        note = f"All {total:,} customers."
+    return {
+        "idName": customers.id_name,
+        "numericIds": bool(np.issubdtype(np.asarray(customers.ids).dtype, np.integer)),
+        "features": list(features),
+        "segments": [{"id": i, "name": name, "color": colors.get(i, safe_color(None))} for i, name in enumerate(names)],
+        "ids": _ids(np.asarray(customers.ids)[rows]),
+        "segment": np.asarray(customers.segment)[rows].astype(int).tolist(),
+        "distance": _plain_column(np.asarray(customers.distance, dtype=float)[rows]),
+        "values": [_plain_column(values[rows]) for values in features.values()],
+        "total": total, "shown": shown, "sampled": shown < total, "note": note,
+    }

@@ -1,0 +1,101 @@
+"""The Vega, Vega-Lite and vega-embed JavaScript the interactive HTML report inlines, and safe inline script text.
+
+The libraries come from the installed vl-convert package (:func:`vl_convert.javascript_bundle`), so the report
+needs no CDN and no network. Bundling takes about two seconds of native code that releases the GIL; it is done
+once per process, ideally in the background while the analysis runs (:func:`prefetch`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from typing import Any
+
+import vl_convert
+
+from reportgen.errors import RenderError
+
+# The bundle exposes only what the page script uses; vega-embed brings Vega, Vega-Lite and the tooltip handler.
+SNIPPET = "window.vegaEmbed = vegaEmbed;"
+_SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
+# ``url(`` opening a string or template literal (Vega's SVG renderer builds ``url(#gradient)`` references).
+_QUOTED_URL = re.compile(r"""(["'`])url\(""")
+_lock = threading.Lock()
+_bundle: str | None = None
+
+
+def script_safe(text: str) -> str:
+    """JavaScript text that cannot end the ``<script>`` element it is inlined into, nor open an HTML comment.
+
+    Only ``</script`` and ``<!--`` matter to the HTML parser; elsewhere ``</`` is left alone, since escaping it
+    would change regular expressions such as ``/</g``. ``<\\/script`` and ``\\x3C!--`` mean the same inside
+    JavaScript strings, template literals and regular expressions, the only places library code has them.
+    """
+    return _SCRIPT_END.sub(r"<\\/\1", text).replace("<!--", "\\x3C!--")
+
+
+def quiet_urls(text: str) -> str:
+    """Write ``url(`` at the start of a JavaScript string as ``url\\x28`` (the same string).
+
+    The page's text then holds no ``url(`` outside its stylesheet, so checks that look for CSS references in the
+    whole file see only the report's own.
+    """
+    return _QUOTED_URL.sub(r"\1url\\x28", text)
+
+
+def bundle() -> str:
+    """The minified JavaScript bundle defining ``window.vegaEmbed``, built once per process.
+
+    Returns
+    -------
+    str
+        Script text, already passed through :func:`script_safe` and :func:`quiet_urls`.
+
+    Raises
+    ------
+    RenderError
+        When vl-convert cannot build the bundle.
+    """
+    global _bundle
+    with _lock:
+        if _bundle is None:
+            try:
+                _bundle = quiet_urls(script_safe(vl_convert.javascript_bundle(SNIPPET)))
+            except Exception as exc:  # vl-convert raises plain ValueError/RuntimeError
+                raise RenderError(f"the chart libraries could not be bundled: {' '.join(str(exc).split())[:200]}") \
+                    from None
+        return _bundle
+
+
+def prefetch() -> threading.Thread:
+    """Start building the bundle in a background thread, so the HTML renderer finds it ready."""
+
+    def build() -> None:
+        try:
+            bundle()
+        except Exception:  # only an optimisation; the renderer builds it again and reports the error itself
+            return
+
+    thread = threading.Thread(target=build, name="reportgen-vega-bundle")
+    thread.start()
+    return thread
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def json_for_script(data: Any) -> str:
+    """``data`` as JSON for a ``<script type="application/json">`` element: ``<``, ``>`` and ``&`` escaped, numbers
+    that are not finite written as null."""
+    text = json.dumps(_finite(data), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
