@@ -336,6 +336,13 @@ class CustomerTable:
     id_name: str = "customer_id"
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     features: dict[str, np.ndarray] = field(default_factory=dict)
+    total: int | None = None  # set on a sample of the table: how many customers the full table has
+
+    def take(self, rows: np.ndarray) -> CustomerTable:
+        """The given rows only, without the extra ``columns``, remembering the full table's size."""
+        return CustomerTable(self.ids[rows], self.segment[rows], self.distance[rows], self.segment_names,
+                             self.id_name, {}, {name: values[rows] for name, values in self.features.items()},
+                             self.total or len(self.segment))
 
 
 def _plain(value: Any) -> Any:

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pypdf import PdfReader
 
@@ -77,3 +78,19 @@ def _parent(pid: str) -> int | None:
     except OSError:
         return None
     return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def test_the_worker_gets_only_the_rows_the_page_lists() -> None:
+    from reportgen.render.explorer import explorer_data, page_customers
+    from reportgen.result import CustomerTable
+    from tests.factories import make_result
+
+    result = make_result(3)
+    n = 12_345
+    rng = np.random.default_rng(7)
+    customers = CustomerTable(np.array([f"C{i}" for i in range(n)], dtype=object), rng.integers(0, 3, n),
+                              rng.random(n), tuple(s.name for s in result.segments), "id",
+                              {"extra": np.zeros(n)}, {"spend": rng.random(n) * 100})
+    sent = page_customers(result, customers)
+    assert sent.total == n and len(sent.segment) <= 5_000 + 3 and not sent.columns
+    assert explorer_data(result, sent) == explorer_data(result, customers)

@@ -53,14 +53,7 @@ def _scope_ids(svg: str, prefix: str) -> str:
 
 
 def warm_up() -> None:
-    """Start vl-convert's JavaScript engine (a few hundred ms, paid once per process).
-
-    Also starts bundling the JavaScript of the interactive HTML report in the background
-    (:func:`reportgen.render.vega.prefetch`): it runs in native code on the other core while the analysis runs.
-    """
-    from reportgen.render import vega
-
-    vega.prefetch()
+    """Start vl-convert's JavaScript engine (a few hundred ms, paid once per process)."""
     vl_convert.vegalite_to_svg({"mark": "point", "data": {"values": [{}]}}, allowed_base_urls=[])
 
 

@@ -98,6 +98,16 @@ def _ids(ids: np.ndarray) -> list[Any]:
     return [str(v) for v in ids.tolist()]
 
 
+def _cap(result: AnalysisResult) -> int:
+    return int(result.run.config.get("report", {}).get("explorer_rows") or DEFAULT_ROWS)
+
+
+def page_customers(result: AnalysisResult, customers: CustomerTable) -> CustomerTable:
+    """Only the customers the page lists (all up to the cap, else the seeded sample), as a smaller table that
+    remembers the full count: what a render process needs instead of a table of millions."""
+    return customers.take(sample_rows(customers.segment, _cap(result), result.run.seed))
+
+
 def explorer_data(result: AnalysisResult, customers: CustomerTable) -> dict[str, Any]:
     """What the page's customer explorer shows, as plain JSON-ready data (columns of equal length).
 
@@ -108,10 +118,12 @@ def explorer_data(result: AnalysisResult, customers: CustomerTable) -> dict[str,
         ``distance``, ``values`` (one list per feature), ``total`` and ``shown`` customers, ``sampled`` and the
         ``note`` the page states about them.
     """
-    cap = int(result.run.config.get("report", {}).get("explorer_rows") or DEFAULT_ROWS)
-    rows = sample_rows(customers.segment, cap, result.run.seed)
+    cap = _cap(result)
+    # A table that is already the page's sample (see page_customers) is shown whole.
+    rows = np.arange(len(customers.segment)) if customers.total else sample_rows(customers.segment, cap,
+                                                                                   result.run.seed)
     features = dict(customers.features)
-    total, shown = len(customers.segment), len(rows)
+    total, shown = customers.total or len(customers.segment), len(rows)
     colors = {s.id: safe_color(s.color) for s in result.segments}
     names = customers.segment_names
     if shown < total:

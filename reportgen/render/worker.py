@@ -26,6 +26,10 @@ VISUAL = ("html", "pdf")  # the formats that need the charts and the layout engi
 def _warm_up(formats: tuple[str, ...]) -> None:
     from reportgen import charts
 
+    if "html" in formats:
+        from reportgen.render import vega
+
+        vega.prefetch()  # bundling the page's JavaScript runs in native code while the rest warms up
     charts.warm_up()
     if "pdf" in formats:
         from reportgen.render import pdf
@@ -44,7 +48,7 @@ def _render(conn: Connection, job: dict[str, Any]) -> None:
     ctx = RenderContext(generated_at=job["generated_at"], template_dir=job["template_dir"], charts=charts,
                         chart_notes=notes)
     paths: list[Path] = []
-    for fmt in job["formats"]:
+    for fmt in sorted(job["formats"], key=lambda f: f != "pdf"):  # the PDF first: the HTML's bundle is still building
         conn.send(("stage", fmt))
         start = time.perf_counter()
         paths += renderer(fmt)(job["result"], job["customers"], ctx, job["out_dir"])
@@ -84,6 +88,9 @@ class RenderWorker:
     def submit(self, result: Any, customers: Any, formats: list[str], out_dir: Path, generated_at: str,
                template_dir: Path | None) -> None:
         """Hand over the analysis; the worker renders ``formats`` into ``out_dir``."""
+        from reportgen.render.explorer import page_customers
+
+        customers = page_customers(result, customers)  # HTML and PDF never show more than the explorer's rows
         try:
             self._conn.send({"result": result, "customers": customers, "formats": formats, "out_dir": out_dir,
                              "generated_at": generated_at, "template_dir": template_dir})
