@@ -121,14 +121,17 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
       reportgen run transactions.csv.gz --input transactions --as-of 2011-12-01 --window 12M -o out/
       reportgen run nov.csv -o runs/2026-11 --period 2026-11 --baseline runs/2026-10
     """
-    from reportgen.pipeline import build_report
-
     overrides = {"output.dir": _absolute(output), "report.period": period, "report.title": title,
                  "segmentation.k": k, "segmentation.seed": seed, "output.formats": formats,
                  "output.template_dir": _absolute(template_dir), "data.input": input_kind,
                  "transactions.as_of": as_of, "transactions.window": window,
                  "comparison.baseline": _absolute(baseline), "comparison.reuse_model": reuse_model}
     config = _settings(config_path, input_file, overrides)
+    from reportgen.render.worker import prestart
+
+    prestart(config.output.formats)  # before the analysis libraries load: both processes import at once
+    from reportgen.pipeline import build_report
+
     progress = None if quiet else (lambda stage: click.echo(f"reportgen: {stage}…", err=True))
     outcome = build_report(config, progress, parallel=True)
     if verbose:

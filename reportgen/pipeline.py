@@ -248,13 +248,13 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
         the rendering libraries meanwhile (what the command line does). The files written are the same.
     """
     from reportgen.output import check_target
-    from reportgen.render.worker import VISUAL, RenderWorker
+    from reportgen.render.worker import VISUAL, claim
 
     start = time.perf_counter()
     out_dir = (config.resolve(config.output.dir) or Path.cwd() / "reportgen-report").resolve()
     check_target(out_dir)
     visual = tuple(f for f in dict.fromkeys(config.output.formats) if f in VISUAL)
-    worker = RenderWorker(visual) if parallel and visual else None
+    worker = claim(visual) if parallel and visual else None
     try:
         analysis = analyse(config, progress)
         paths, timings = _render_all(config, analysis, out_dir, worker, progress)

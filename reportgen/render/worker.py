@@ -26,10 +26,6 @@ VISUAL = ("html", "pdf")  # the formats that need the charts and the layout engi
 def _warm_up(formats: tuple[str, ...]) -> None:
     from reportgen import charts
 
-    if "html" in formats:
-        from reportgen.render import vega
-
-        vega.prefetch()  # bundling the page's JavaScript runs in native code while the rest warms up
     charts.warm_up()
     if "pdf" in formats:
         from reportgen.render import pdf
@@ -45,10 +41,16 @@ def _render(conn: Connection, job: dict[str, Any]) -> None:
     start = time.perf_counter()
     charts, notes = build_charts(job["result"])
     timings = {"charts": time.perf_counter() - start}
+    if "html" in job["formats"]:
+        from reportgen.render import vega
+
+        # vl-convert runs one job at a time: the page's JavaScript bundles after the charts, in native code,
+        # while the PDF is laid out in Python.
+        vega.prefetch()
     ctx = RenderContext(generated_at=job["generated_at"], template_dir=job["template_dir"], charts=charts,
                         chart_notes=notes)
     paths: list[Path] = []
-    for fmt in sorted(job["formats"], key=lambda f: f != "pdf"):  # the PDF first: the HTML's bundle is still building
+    for fmt in sorted(job["formats"], key=lambda f: f != "pdf"):  # the PDF first, while the bundle builds
         conn.send(("stage", fmt))
         start = time.perf_counter()
         paths += renderer(fmt)(job["result"], job["customers"], ctx, job["out_dir"])
@@ -74,10 +76,34 @@ def serve(conn: Connection, formats: tuple[str, ...]) -> None:
         return
 
 
+_prestarted: RenderWorker | None = None
+
+
+def prestart(formats: list[str]) -> None:
+    """Start the render process now, for the next :func:`~reportgen.pipeline.build_report` with
+    ``parallel=True`` in this process to use (the command line calls this before importing the analysis)."""
+    global _prestarted
+    visual = tuple(f for f in dict.fromkeys(formats) if f in VISUAL)
+    if visual and _prestarted is None:
+        _prestarted = RenderWorker(visual)
+
+
+def claim(formats: tuple[str, ...]) -> RenderWorker:
+    """The prestarted render process when it warmed up for ``formats``, otherwise a new one."""
+    global _prestarted
+    worker, _prestarted = _prestarted, None
+    if worker is not None and worker.formats == formats:
+        return worker
+    if worker is not None:
+        worker.close()
+    return RenderWorker(formats)
+
+
 class RenderWorker:
     """Handle on the worker process: :meth:`submit` one job, :meth:`wait` for its files, :meth:`close`."""
 
     def __init__(self, formats: tuple[str, ...]) -> None:
+        self.formats = formats
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(target=serve, args=(child, formats), name="reportgen-render",
