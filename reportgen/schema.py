@@ -6,6 +6,7 @@ every ignored column comes back with its reason. The config can pin any of it.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -63,7 +64,8 @@ def numeric_text(values: pd.Series) -> pd.Series | None:
     if text.empty or text.str.match(_NUMERIC_TEXT).mean() < 0.98:
         return None
     cleaned = values.astype("string").str.replace(r"[\s$€£¥,%]", "", regex=True)
-    return pd.to_numeric(cleaned, errors="coerce")
+    # From a nullable string column pandas makes nullable Int64, which refuses the median or mean imputed later.
+    return pd.to_numeric(cleaned, errors="coerce").astype("float64")
 
 
 def _is_id_like(series: pd.Series, name: str) -> bool:
@@ -129,13 +131,10 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
     """
     date_formats = date_formats or {}
     known = set(frame.columns) | (virtual or set()) | {f"{c}_days" for c in frame.columns}
-    missing = [c for c in [id_column, *(features.numeric or []), *(features.categorical or []), *date_formats]
-               if c is not None and c not in known]
-    if missing:
-        raise ConfigError([f"column {c!r} named in the config is not in the data" for c in missing])
+    if problems := _config_problems(frame, features, id_column, date_formats, known):
+        raise ConfigError(problems)
     if id_column is None:
-        id_column = next((c for c in frame.columns if _is_id_like(frame[c], c)
-                          and bool(_ID_NAME.search(_norm(c)))), None)
+        id_column = next((c for c in frame.columns if _ID_NAME.search(_norm(c)) and _is_id_like(frame[c], c)), None)
     if id_column is None:
         id_column = next((c for c in frame.columns if _is_dirty_id(frame[c], c)), None)
     numeric, categorical, dates, ignored, mismatched = [], [], [], [], []
@@ -180,6 +179,27 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
     if mismatched:
         raise ConfigError(mismatched)
     return Schema(id_column, tuple(numeric), tuple(categorical), tuple(dates), tuple(ignored))
+
+
+def _config_problems(frame: pd.DataFrame, features: FeaturesConfig, id_column: str | None,
+                     date_formats: dict[str, str], known: set[str]) -> list[str]:
+    """Every column the config names that the data lacks (with the closest column), and every date format that
+    is not one, each with its key."""
+    named = {"data.id_column": [] if id_column is None else [id_column], "features.numeric": features.numeric or [],
+             "features.categorical": features.categorical or [], "data.date_formats": list(date_formats)}
+    problems = []
+    for key, columns in named.items():
+        for column in (c for c in columns if c not in known):
+            hint = difflib.get_close_matches(str(column), [str(c) for c in frame.columns], n=1)
+            problems.append(f"Config value '{key}': column {column!r} named in the config is not in the data"
+                            + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    for column, fmt in date_formats.items():
+        try:
+            pd.to_datetime(pd.Series(["2000-01-01"]), format=fmt, errors="coerce")
+        except ValueError as exc:
+            problems.append(f"Config value 'data.date_formats.{column}': not a date format ({exc}) but received "
+                            f"{fmt!r}")
+    return problems
 
 
 def _format_mismatch(series: pd.Series, column: str, fmt: str) -> str | None:

@@ -66,8 +66,37 @@ def transform(frame: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[
         width = len(numeric) + sum(frame[c].nunique() for c in categorical)
         cfg = cfg.model_copy(update={"pca": min(cfg.pca, width, len(frame))})
     preprocessor = build_preprocessor(numeric, categorical, cfg)
-    matrix = np.ascontiguousarray(preprocessor.fit_transform(frame), dtype=np.float64)
+    columns: ColumnTransformer = preprocessor.named_steps["columns"]
+    if any(frame[c].isna().any() for c in categorical):  # rare: let scikit-learn place the missing level
+        matrix = np.ascontiguousarray(columns.fit_transform(frame), dtype=np.float64)
+    else:
+        matrix = _fit_transform_columns(frame, numeric, categorical, columns)
+    if "pca" in preprocessor.named_steps:
+        matrix = np.ascontiguousarray(preprocessor.named_steps["pca"].fit_transform(matrix), dtype=np.float64)
     return matrix, preprocessor
+
+
+def _fit_transform_columns(frame: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[str, ...],
+                           columns: ColumnTransformer) -> np.ndarray:
+    """``columns.fit_transform(frame)`` without its copies: the encoder learns its levels from one row per level,
+    the scaler is fitted on every row, and the matrix is filled column by column (the same numbers)."""
+    firsts = sorted({i for c in categorical for i in np.flatnonzero(~frame[c].duplicated().to_numpy())} or {0})
+    columns.fit(frame.iloc[firsts])
+    levels_by_column = columns.named_transformers_["cat"].categories_ if categorical else []
+    matrix = np.zeros((len(frame), len(numeric) + sum(len(levels) for levels in levels_by_column)))
+    if numeric:
+        scaler = columns.named_transformers_["num"].fit(frame[list(numeric)])
+        center = scaler.mean_ if isinstance(scaler, StandardScaler) else scaler.center_
+        for j, column in enumerate(numeric):
+            matrix[:, j] = frame[column].to_numpy(dtype=np.float64)
+            matrix[:, j] -= center[j]
+            matrix[:, j] /= scaler.scale_[j]
+    offset, rows = len(numeric), np.arange(len(frame))
+    for column, levels in zip(categorical, levels_by_column, strict=True):
+        codes = pd.Index(levels).get_indexer(frame[column].astype(object))
+        matrix[rows, offset + codes] = 1.0
+        offset += len(levels)
+    return matrix
 
 
 def kmeans(k: int, cfg: SegmentationConfig, init: np.ndarray | None = None) -> KMeans:

@@ -58,3 +58,24 @@ def test_search_on_a_sample_then_every_customer_is_assigned() -> None:
     _, full_models = select_k(matrix, full_cfg, len(matrix), None, None)
     full = order_by_size(full_models[4], matrix, preprocessor)
     assert (fitted.labels == full.labels).mean() > 0.99
+
+
+@pytest.mark.parametrize("scaling", ["standard", "robust"])
+@pytest.mark.parametrize("pca", ["off", 3])
+def test_transform_equals_the_column_transformer(scaling: str, pca: str | int) -> None:
+    from reportgen.segment import build_preprocessor
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"spend": rng.gamma(2, 300, 900), "visits": rng.integers(0, 30, 900).astype(float),
+                          "constant": np.ones(900)})
+    frame["channel"] = pd.array(rng.choice(["web", "store", "phone"], 900), dtype="string")
+    frame["tier"] = pd.array(rng.choice(["gold", "basic"], 900), dtype="string")
+    cfg = SegmentationConfig(scaling=scaling, pca=pca)
+    numeric, categorical = ("spend", "visits", "constant"), ("channel", "tier")
+    matrix, preprocessor = transform(frame, numeric, categorical, cfg)
+    reference = build_preprocessor(numeric, categorical, cfg)
+    np.testing.assert_array_equal(matrix, np.asarray(reference.fit_transform(frame), dtype=np.float64))
+    fitted, expected = preprocessor.named_steps["columns"], reference.named_steps["columns"]
+    np.testing.assert_array_equal(fitted.named_transformers_["num"].scale_, expected.named_transformers_["num"].scale_)
+    assert [list(c) for c in fitted.named_transformers_["cat"].categories_] == \
+        [list(c) for c in expected.named_transformers_["cat"].categories_]
