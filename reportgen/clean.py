@@ -6,12 +6,15 @@ changed and :class:`~reportgen.result.Count` records for rows it excluded, so th
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from reportgen.config import CleaningConfig
+from reportgen import expressions
+from reportgen.config import CleaningConfig, Config
 from reportgen.errors import ConfigError, DataError
 from reportgen.result import CleaningAction, Count
 
@@ -49,6 +52,61 @@ def dedupe_ids(frame: pd.DataFrame, id_column: str, policy: str, log: CleaningLo
         raise DataError(f"{source}: column {id_column!r} has {int(duplicated.sum()):,} repeated customer ids "
                         f"(first: {first}); set data.duplicate_ids = 'keep-first' to keep the first row of each")
     return log.exclude(frame, duplicated, "duplicate customer id", f"kept the first row of each id in {id_column!r}")
+
+
+def config_problems(columns: Iterable[str], config: Config) -> list[str]:
+    """Every problem between the config and the data's columns, found before any work so all come at once.
+
+    Columns the config names that the data lacks (with the closest existing one), derived features that do not
+    parse, read unknown columns or reuse a column's name, and date formats that are not formats; each problem
+    names its key and the value received.
+    """
+    present = [str(c) for c in columns]
+    derived = config.features.derived
+    known = {*present, *(f"{c}_days" for c in present)}
+
+    def missing(key: str, named: Iterable[str | None], extra: Iterable[str] = ()) -> list[str]:
+        found = []
+        for column in (c for c in named if c is not None and c not in known and c not in extra):
+            hint = difflib.get_close_matches(column, present, n=1)
+            found.append(f"Config value '{key}': column {column!r} named in the config is not in the data"
+                         + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        return found
+
+    cleaning, roles = config.cleaning, config.features.roles.model_dump()
+    problems = missing("data.id_column", [config.data.id_column])
+    problems += missing("features.numeric", config.features.numeric or [], derived)
+    problems += missing("features.categorical", config.features.categorical or [])
+    problems += missing("segmentation.log_features", config.segmentation.log_features or [], derived)
+    problems += missing("cleaning.outlier_columns", cleaning.outlier_columns or [], derived)
+    for key, named in (("data.date_formats", config.data.date_formats), ("cleaning.merge", cleaning.merge),
+                       ("cleaning.ranges", cleaning.ranges), ("cleaning.missing", cleaning.missing)):
+        problems += [problem for column in named for problem in missing(f"{key}.{column}", [column])]
+    problems += [problem for role, column in roles.items() for problem in missing(f"features.roles.{role}",
+                                                                                 [column], derived)]
+    for column, fmt in config.data.date_formats.items():
+        try:
+            pd.to_datetime(pd.Series(["2000-01-01"]), format=fmt, errors="coerce")
+        except ValueError as exc:
+            problems.append(f"Config value 'data.date_formats.{column}': not a date format ({exc}) but received "
+                            f"{fmt!r}")
+    defined = set(known)
+    for name, text in derived.items():
+        key = f"Config value 'features.derived.{name}'"
+        if name in present:
+            problems.append(f"{key}: the data already has a column {name!r}; give the derived feature another name "
+                            f"but received {text!r}")
+        try:
+            unknown = sorted(expressions.parse(text).names - defined)
+        except expressions.ExpressionError as exc:
+            problems.append(f"{key}: {exc} but received {text!r}")
+            unknown = []
+        for column in unknown:
+            hint = difflib.get_close_matches(column, sorted(defined), n=1)
+            problems.append(f"{key}: unknown column {column!r}" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                            + f" but received {text!r}")
+        defined.add(name)
+    return problems
 
 
 def _check_columns(frame: pd.DataFrame, columns: list[str], key: str) -> None:

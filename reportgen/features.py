@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from reportgen import expressions
-from reportgen.clean import CleaningLog, clean_values, clip_outliers, dedupe_ids
+from reportgen.clean import CleaningLog, clean_values, clip_outliers, config_problems, dedupe_ids
 from reportgen.config import Config
 from reportgen.errors import ConfigError, DataError
 from reportgen.load import LoadedTable
@@ -89,6 +89,10 @@ def _derive(frame: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
     problems: list[str] = []
     frame = frame.copy()
     for name, text in derived.items():
+        if name in frame.columns:  # replacing it would turn an id, date or text column into numbers
+            problems.append(f"Config value 'features.derived.{name}': the data already has a column {name!r}; "
+                            f"give the derived feature another name but received {text!r}")
+            continue
         try:
             expr = expressions.parse(text)
         except expressions.ExpressionError as exc:
@@ -98,7 +102,7 @@ def _derive(frame: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
         for n in unknown:
             hint = difflib.get_close_matches(n, [str(c) for c in frame.columns], n=1)
             problems.append(f"Config value 'features.derived.{name}': unknown column {n!r}"
-                            + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+                            + (f" (did you mean {hint[0]!r}?)" if hint else "") + f" but received {text!r}")
         if unknown:
             continue
         env = {n: pd.to_numeric(frame[n], errors="coerce").astype("float64").to_numpy() for n in expr.names}
@@ -134,21 +138,30 @@ def _id_text(ids: pd.Series) -> np.ndarray:
 def prepare(table: LoadedTable, config: Config) -> PreparedData:
     """Validate, clean and build the feature frame; raises DataError when nothing usable is left."""
     source = table.path.name
-    raw = table.frame
+    if problems := config_problems(table.frame.columns, config):
+        raise ConfigError(problems)
+    log = CleaningLog()
+    log.actions.extend(CleaningAction(column, "column not read", table.rows_read, reason)
+                       for column, reason in table.skipped)
+    # Rows with every cell blank (",,,," lines, formatted but empty spreadsheet rows) are no customers; kept, they
+    # would be imputed into fake ones and their missing ids would hide the id column.
+    raw = log.exclude(table.frame, table.frame.isna().all(axis=1), "empty row", "every cell blank")
     if len(raw) < MIN_ROWS:
-        raise DataError(f"{source}: only {len(raw)} customer row(s); at least {MIN_ROWS} are needed to segment")
+        dropped = f" left after cleaning ({log.exclusions[0].count:,} empty row(s))" if log.exclusions else ""
+        raise DataError(f"{source}: only {len(raw)} customer row(s){dropped}; at least {MIN_ROWS} are needed to "
+                        "segment")
     derived = dict(config.features.derived)
     needs = set(config.cleaning.ranges) | set(config.cleaning.merge)
     for text in derived.values():
         with contextlib.suppress(expressions.ExpressionError):  # reported with its key by _derive
             needs |= expressions.parse(text).names
     schema = infer_schema(raw, config.features, config.data.id_column, config.data.date_formats, needs, set(derived))
-    log = CleaningLog()
     frame, date_features, reference = _dates_to_days(raw, schema.dates, config.data.reference_date, log)
     listed = config.features.numeric
     numeric = [*schema.numeric, *(d for d in date_features if listed is None or d in listed)]
     if not config.features.derived and config.features.numeric is None:
-        derived = suggest_totals(numeric, config.features.roles.model_dump(), derived)
+        suggested = suggest_totals(numeric, config.features.roles.model_dump(), derived)
+        derived = {name: formula for name, formula in suggested.items() if name not in frame.columns}
     if schema.id_column is not None:
         frame = dedupe_ids(frame, schema.id_column, config.data.duplicate_ids, log, source)
     frame = clean_values(frame, numeric, list(schema.categorical), config.cleaning, log)
@@ -171,7 +184,8 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     numeric = [c for c in numeric if c not in ignored]
     categorical = [c for c in schema.categorical if c not in ignored]
     if not numeric and not categorical:
-        reasons = "; ".join(f"{c}: {r}" for c, r in list(ignored.items())[:6])
+        reasons = "; ".join(f"{c}: {r}" for c, r in list(ignored.items())[:6]) or (
+            f"the only column is the id {schema.id_column!r}" if schema.id_column else "no columns")
         raise DataError(f"{source}: no usable feature column ({reasons})")
     # Derived totals first: a declared total plays its role before any of its parts.
     roles = infer_roles([*(d for d in derived if d in numeric), *numeric], config.features.roles.model_dump())

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reportgen import memory
 from reportgen.config import DataConfig
 from reportgen.errors import DataError
 from reportgen.sniff import (
@@ -34,20 +37,25 @@ EXTRA_NA = ["-", "N/A", "n/a", "NA", "null", "None", "?"]
 _NA_TOKENS = frozenset([*EXTRA_NA, "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                         "1.#QNAN", "<NA>", "NULL", "NaN", "nan"])
 _DECIMAL_CELL = re.compile(r"(?<![^;\n]) *-?\d+([.,])\d+ *(?![^;\r\n])")
+_NUMBER = r"\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*"
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".csv": "text", ".tsv": "text", ".txt": "text"}
 _MAGIC = {b"PAR1": "parquet", b"PK\x03\x04": "xlsx"}
+
+Skipped = list[tuple[str, str]]  # columns that could not be read, as (name, reason)
 
 
 @dataclass(frozen=True)
 class LoadedTable:
     """A table as read: columns named as in the file (whitespace and a BOM stripped), the SHA-256 of the file
-    bytes as on disk, and notes on what was sniffed or skipped, e.g. ``"separator: TAB"``."""
+    bytes as on disk, notes on what was sniffed or skipped, e.g. ``"separator: TAB"``, and the columns that could
+    not be read at all as ``(name, reason)``, which the report lists with the cleaning steps."""
 
     frame: pd.DataFrame
     path: Path
     sha256: str
     rows_read: int
     notes: tuple[str, ...]
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 def file_sha256(path: Path) -> str:
@@ -81,13 +89,14 @@ def read_table(path: Path, data: DataConfig) -> LoadedTable:
         magic = read_magic(path)
         kind, gz = _MAGIC.get(magic, "text"), magic[:2] == b"\x1f\x8b"
     notes: list[str] = []
-    frame = {"parquet": _read_parquet, "xlsx": _read_excel, "text": _read_text}[kind](path, data, gz, notes)
+    skipped: Skipped = []
+    frame = {"parquet": _read_parquet, "xlsx": _read_excel, "text": _read_text}[kind](path, data, gz, notes, skipped)
     if len(frame) == 0:
         raise DataError(f"{path}: has a header but no data rows")
-    return LoadedTable(frame, path, file_sha256(path), len(frame), tuple(notes))
+    return LoadedTable(frame, path, file_sha256(path), len(frame), tuple(notes), tuple(skipped))
 
 
-def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.DataFrame:
+def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str], skipped: Skipped) -> pd.DataFrame:
     encoding, text, complete = read_sample(path, gz, data.encoding, notes)
     if complete and not text.replace("\ufeff", "").strip():
         raise DataError(f"{path}: the file is empty")
@@ -101,6 +110,7 @@ def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.D
                           "engine": "c" if len(sep) == 1 else "python", "low_memory": len(sep) != 1}
     probe = _csv(path, gz, notes, kw, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
     names = clean_names(path, probe.iloc[0].tolist(), notes)
+    memory.check_text(path, gz, probe, kw["encoding"], _NA_TOKENS)
     padded = [names[i] for i in _zero_padded(probe)]
     notes.extend(["zero-padded ids kept as text: " + ", ".join(padded)] if padded else [])
     return _csv(path, gz, notes, kw, header=0, names=names, index_col=False, decimal=decimal,
@@ -127,21 +137,85 @@ def _zero_padded(probe: pd.DataFrame) -> list[int]:
             if len(col) and col.str.fullmatch(r"\d+").all() and col.str.match(r"0\d").any()]
 
 
-def _read_parquet(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.DataFrame:
+def _read_parquet(path: Path, data: DataConfig, gz: bool, notes: list[str], skipped: Skipped) -> pd.DataFrame:
     with reading(path), pq.ParquetFile(path) as parquet:
         # __index_level_n__ holds an unnamed pandas index: row labels, not data.
         fields = [field for field in parquet.schema_arrow if not field.name.startswith("__index_level_")]
-        notes.extend(f"skipped nested column {field.name!r}" for field in fields if pa.types.is_nested(field.type))
+        nested = [field for field in fields if pa.types.is_nested(field.type)]
+        notes.extend(f"skipped nested column {field.name!r}" for field in nested)
+        skipped.extend((field.name, f"nested type {field.type} is not supported") for field in nested)
         keep = [field.name for field in fields if not pa.types.is_nested(field.type)]
         if not keep:
             raise DataError(f"{path}: no readable columns (nested columns are not supported)")
         names = clean_names(path, keep, notes)
+        memory.check(path, lambda: _parquet_size(parquet.metadata, parquet.schema_arrow, keep))
         frame = parquet.read(columns=keep).replace_schema_metadata(None).to_pandas()
     return frame.set_axis(names, axis=1)
 
 
-def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.DataFrame:
+def _parquet_size(metadata: Any, schema: Any, columns: list[str]) -> tuple[int, int]:
+    """Rows and in-memory bytes of the named Parquet columns, for the memory check, from the footer: fixed-width
+    columns take their width a row, text and binary their uncompressed size or 16 bytes a row, whichever is more
+    (dictionary-encoded text is smaller on disk than decoded)."""
+    rows, stored = int(metadata.num_rows), {}
+    for group in (metadata.row_group(i) for i in range(metadata.num_row_groups)):
+        for chunk in (group.column(i) for i in range(group.num_columns)):
+            stored[chunk.path_in_schema] = stored.get(chunk.path_in_schema, 0) + chunk.total_uncompressed_size
+    total = 0
+    for name in columns:
+        try:
+            total += max(schema.field(name).type.bit_width // 8, 1) * rows
+        except ValueError:  # variable width: text, binary
+            total += max(stored.get(name, 0), 16 * rows)
+    return rows, total
+
+
+def _excel_size(path: Path) -> tuple[int, int]:
+    """Rows and in-memory bytes of an ``.xlsx`` file's largest sheet, for the memory check: rows from its
+    ``<dimension>``, bytes a quarter of its XML (``<c r="B7"><v>12.5</v></c>`` becomes 8 bytes)."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            sheets = [i for i in book.infolist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", i.filename)]
+            largest = max(sheets, key=lambda info: info.file_size)  # none: not a workbook, reported by the reader
+            with book.open(largest) as handle:
+                head = handle.read(4096).decode("utf-8", "replace")
+    except (OSError, ValueError, zipfile.BadZipFile, zlib.error, EOFError):
+        return 0, 0
+    dimension = re.search(r'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"', head)
+    rows = int(dimension.group(1)) - 1 if dimension else largest.file_size // 300
+    return max(rows, 0), largest.file_size // 4
+
+
+def _blank(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and pd.isna(value)) or not str(value).strip()
+
+
+def _two_row_header(probe: pd.DataFrame) -> bool:
+    """Whether a sheet's header spans two rows: group labels over merged (so partly blank) cells in the first,
+    a name for every column in the second, and numbers below it in a column that the second row labels."""
+    if len(probe) < 3:
+        return False
+    top, second, body = probe.iloc[0], probe.iloc[1], probe.iloc[2:]
+    gaps = [_blank(value) for value in top]
+    if not any(gaps) or all(gaps) or any(_blank(v) or re.fullmatch(_NUMBER, str(v)) for v in second):
+        return False
+    numeric = [col[col.str.strip() != ""] for _, col in body.astype(str).where(body.notna(), "").items()]
+    return any(len(col) and col.str.fullmatch(_NUMBER).all() for col in numeric)
+
+
+def _joined_header(probe: pd.DataFrame, notes: list[str]) -> list[str]:
+    """Names for a two-row header: the second row's, prefixed with the group label above when they repeat."""
+    second = [str(value).strip() for value in probe.iloc[1]]
+    groups = pd.Series([None if _blank(v) else str(v).strip() for v in probe.iloc[0]], dtype=object).ffill()
+    joined = len(set(second)) < len(second)
+    notes.append("header of 2 rows (merged cells in row 1): names from row 2" + ", joined with those above" * joined)
+    return [f"{group} {name}" if joined and isinstance(group, str) else name
+            for group, name in zip(groups, second, strict=True)]
+
+
+def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str], skipped: Skipped) -> pd.DataFrame:
     sheet = data.sheet
+    memory.check(path, lambda: _excel_size(path))
     with reading(path), warnings.catch_warnings():
         # openpyxl warns about styles and data validation it ignores; neither matters for reading values.
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
@@ -154,10 +228,13 @@ def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str]) -> pd.
             name = sheet if isinstance(sheet, str) else sheets[sheet or 0]
             # Text cells like 0001 would become numbers too, so those columns are read as text.
             probe = pd.read_excel(book, sheet_name=name, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
-            padded = _zero_padded(probe)
-            frame = pd.read_excel(book, sheet_name=name, header=0, na_values=EXTRA_NA, dtype=dict.fromkeys(padded, str))
+            header = 1 if _two_row_header(probe) else 0
+            padded = _zero_padded(probe.iloc[header:])
+            frame = pd.read_excel(book, sheet_name=name, header=header, na_values=EXTRA_NA,
+                                  dtype=dict.fromkeys(padded, str))
     notes.extend([f"sheet: {name!r}"] if sheet is not None else [])
-    raw = [*(probe.iloc[0].tolist() if len(probe) else []), *[None] * frame.shape[1]][: frame.shape[1]]
+    heading = _joined_header(probe, notes) if header else probe.iloc[0].tolist() if len(probe) else []
+    raw = [*heading, *[None] * frame.shape[1]][: frame.shape[1]]
     blank = {i for i, value in enumerate(raw) if pd.isna(value) or not str(value).strip()}
     if len(blank) == len(raw):
         problem = "has an empty header row (multi-row headers are not supported)" if raw else "is empty"

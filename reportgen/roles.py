@@ -70,7 +70,8 @@ def suggest_totals(numeric: Iterable[str], explicit: dict[str, str | None],
     for role, (name, pattern) in _PARTS.items():
         if role in existing or name in derived or name in columns:
             continue
-        parts = [c for c in columns if re.search(pattern, _norm(c))]
+        # A name holding a backtick cannot be quoted in a formula, so it cannot be one of the parts.
+        parts = [c for c in columns if re.search(pattern, _norm(c)) and "`" not in c]
         if len(parts) >= 2:
             suggestions[name] = " + ".join(f"`{c}`" if not c.isidentifier() else c for c in parts)
     return suggestions

@@ -129,7 +129,8 @@ def _parse_rule(raw: Any, index: int, source: str, env: SandboxedEnvironment) ->
     if not isinstance(raw, dict):
         return None, [f"{source}: rule #{index}: expected a [[rule]] table but received {raw!r}"]
     rule_id, when_text, fallback, when = raw.get("id"), raw.get("when"), raw.get("fallback") is True, None
-    where = f"{source}: rule '{rule_id}'" if isinstance(rule_id, str) and rule_id else f"{source}: rule #{index}"
+    # repr: an id holding a line break or quote must not break the one-line error.
+    where = f"{source}: rule {rule_id!r}" if isinstance(rule_id, str) and rule_id else f"{source}: rule #{index}"
     problems = [f"missing key '{key}'" for key in _KEYS[:5] if key not in raw]
     problems += unknown_keys(raw, _KEYS)
     problems += [f"'{key}' must be {expected} but received {raw[key]!r}"
@@ -161,7 +162,7 @@ def _read(path: Path, env: SandboxedEnvironment) -> tuple[list[Rule], list[str]]
         rule, found = _parse_rule(raw, index, source, env)
         rule_id = raw.get("id") if isinstance(raw, dict) else None
         if isinstance(rule_id, str) and rule_id in first_seen:
-            found.append(f"{source}: rule '{rule_id}': duplicate id (first used by rule #{first_seen[rule_id]})")
+            found.append(f"{source}: rule {rule_id!r}: duplicate id (first used by rule #{first_seen[rule_id]})")
         elif isinstance(rule_id, str):
             first_seen[rule_id] = index
         problems += found

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from reportgen.errors import DataError
+from reportgen.memory import size_text
 
 SAMPLE_BYTES = 64 * 1024
 PROBE_ROWS = 1000
@@ -56,7 +57,15 @@ def reading(path: Path, gz: bool = False) -> Iterator[None]:
         raise DataError(f"{path}: cannot be decoded as {exc.encoding} (byte 0x{byte:02x}); set data.encoding") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
-    except (ValueError, OSError, pa.ArrowException, zipfile.BadZipFile, LookupError) as exc:
+    except LookupError as exc:
+        raise DataError(f"{path}: cannot be read ({exc}); set data.encoding to one such as utf-8, cp1252, utf-16")\
+            from None
+    except (MemoryError, ValueError, OSError, pa.ArrowException, zipfile.BadZipFile) as exc:
+        # pyarrow's ArrowMemoryError is a MemoryError too; pandas' tokenizer says "C error: out of memory".
+        if isinstance(exc, MemoryError) or "out of memory" in str(exc):
+            raise DataError(f"{path}: not enough memory to read the file ({size_text(path.stat().st_size)}); keep "
+                            "only the columns to segment on, split or sample the rows, or raise the memory limit"
+                            ) from None
         raise DataError(f"{path}: {_reason(exc)}") from None
 
 
@@ -112,21 +121,29 @@ def read_sample(path: Path, gz: bool, configured: str | None, notes: list[str]) 
 
 def _decode(path: Path, raw: bytes, complete: bool, configured: str | None, notes: list[str]) -> tuple[str, str]:
     candidates = ["utf-8", "cp1252"]
+    nul_even, nul_odd = (half.count(0) / max(len(half), 1) for half in (raw[0::2], raw[1::2]))
     if configured or raw.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = [configured or ("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-16")]
+    elif len(raw) >= 8 and max(nul_even, nul_odd) >= 0.9 and min(nul_even, nul_odd) <= 0.1:  # UTF-16 without BOM
+        candidates = ["utf-16-le" if nul_odd > nul_even else "utf-16-be"]
     with reading(path):
         codec = codecs.lookup(candidates[0]).name
     controls = len(raw) - len(raw.translate(None, _CONTROL))
     if "16" not in codec and "32" not in codec and (b"\x00" in raw or controls > len(raw) // 20):
         raise DataError(f"{path}: not a readable table (binary content)")
+    failure = None
     for encoding in candidates:
         try:
             text = codecs.getincrementaldecoder(encoding)().decode(raw, final=complete)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            failure = failure or exc
             continue
         notes.append(f"encoding: {encoding}" + (" (configured)" if configured else ""))
         return encoding, text
-    raise DataError(f"{path}: cannot be decoded as {' or '.join(candidates)}; set data.encoding")
+    start = failure.start if failure else 0
+    where = f" line {raw[:start].count(10) + 1} (byte 0x{raw[start]:02x}):" if failure else ""
+    advice = "check data.encoding" if configured else "set data.encoding"
+    raise DataError(f"{path}:{where} cannot be decoded as {' or '.join(candidates)}; {advice}")
 
 
 def unquoted(text: str) -> str:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +25,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from reportgen import features, memory
 from reportgen.cli import main
+from reportgen.config import DataConfig
+from reportgen.load import read_table
 from reportgen.resources import sample_data_dir
 
 Made = tuple[Path, list[str]]
@@ -272,6 +278,46 @@ def binary_csv(tmp_path: Path) -> Made:
     return path, []
 
 
+def excel_two_row_header(tmp_path: Path) -> Made:
+    """Group labels merged over the columns they head, and the column names in a second header row."""
+    path = tmp_path / "book.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Customer", None, "Purchases", None, None])
+    sheet.append(["customer_id", "region", "spend", "orders", "web_visits"])
+    for row in customers(30)[["customer_id", "region", "spend", "orders", "web_visits"]].itertuples(index=False):
+        sheet.append([value.item() if hasattr(value, "item") else value for value in row])
+    sheet.merge_cells("A1:B1")
+    sheet.merge_cells("C1:E1")
+    book.save(path)
+    return path, []
+
+
+def excel_merged_name(tmp_path: Path) -> Made:
+    """One header row in which a name is merged over two columns: the second one has no name of its own."""
+    path = tmp_path / "book.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["customer_id", "spend", None, "orders"])
+    for row in customers(30).itertuples(index=False):
+        sheet.append([row.customer_id, float(row.spend), float(row.spend) / 10, int(row.orders)])
+    sheet.merge_cells("B1:C1")
+    book.save(path)
+    return path, []
+
+
+def partly_nested_parquet(tmp_path: Path) -> Made:
+    path = tmp_path / "customers.parquet"
+    table = pa.Table.from_pandas(customers(30), preserve_index=False)
+    table = table.append_column("tags", pa.array([["new", "web"], [], None] * 10))
+    pq.write_table(table.append_column("address", pa.array([{"city": "Lyon", "zip": "69001"}] * 30)), path)
+    return path, []
+
+
+def blank_rows() -> str:
+    return rows_of(30).replace("\n", "\n,,,,\n", 5)
+
+
 def wide() -> pd.DataFrame:
     rng = np.random.default_rng(1)
     values = rng.normal(size=(60, 500)) + np.repeat([[0.0], [3.0]], 30, axis=0)
@@ -317,12 +363,35 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "column 'customer_id' has 3 repeated customer ids"),
     ("missing-ids", frame_file(missing_ids), 0,
      "ran: rows read 30, segmented 28 | excluded 2 missing customer id (column 'customer_id')"),
+    ("blank-rows", text_file("data.csv", blank_rows()), 0,
+     "ran: rows read 35, segmented 30 | excluded 5 empty row (every cell blank) | column customer_id id"),
+    ("only-an-id-column", frame_file(customers()[["customer_id"]]), 1,
+     "data.csv: no usable feature column (the only column is the id 'customer_id')"),
+    ("all-ids-missing", frame_file(customers(30).assign(customer_id=None)), 0,
+     "ran: rows read 30, segmented 30 | column customer_id ignored: all values missing"),
     ("wrong-delimiter", with_config(text_file("data.csv", rows_of(30).replace(",", ";")), '[data]\nsep = ","\n'), 1,
      "data.sep = ',' does not occur in the header"),
+    ("tab-separated-named-csv", text_file("data.csv", customers(30).to_csv(index=False, sep="\t")), 0,
+     "ran: column customer_id id | column spend numeric [monetary] | column region categorical"),
+    ("semicolon-decimal-comma", text_file("data.csv", customers(30).to_csv(index=False, sep=";", decimal=",")), 0,
+     "ran: column spend numeric [monetary] | column region categorical"),
+    ("trailing-separator", text_file("data.csv", "".join(line + ",\n" for line in rows_of(30).splitlines())), 0,
+     "ran: column column_6 ignored: all values missing"),
+    ("extra-field-on-every-row", text_file("data.csv", "\n".join(
+        line if i == 0 else line + ",x" for i, line in enumerate(rows_of(30).splitlines())) + "\n"), 1,
+     "data.csv: cannot be read (Expected 5 fields in line 2, saw 6)"),
+    ("plain-text-named-gz", text_file("customers.csv.gz", rows_of(30)), 1, "not a valid gzip archive"),
     ("latin-1", frame_file(NON_ASCII, "data.csv", encoding="latin-1"), 0,
      "ran: column Région categorical | column name ignored: near-unique text"),
     ("cp1252", frame_file(cp1252_table, "data.csv", encoding="cp1252"), 0, "ran: column segment_hint categorical"),
     ("utf-16-bom", frame_file(NON_ASCII, "data.csv", encoding="utf-16"), 0, "ran: column Région categorical"),
+    ("utf-16-no-bom", frame_file(NON_ASCII, "data.csv", encoding="utf-16-le"), 0,
+     "ran: column Région categorical"),
+    ("encoding-configured-wrong", with_config(frame_file(cp1252_table, "data.csv", encoding="cp1252"),
+                                              '[data]\nencoding = "utf-8"\n'), 1,
+     "data.csv: line 2 (byte 0xe9): cannot be decoded as utf-8; check data.encoding"),
+    ("encoding-unknown", with_config(frame_file(customers(30)), '[data]\nencoding = "klingon"\n'), 1,
+     "data.csv: cannot be read (unknown encoding: klingon); set data.encoding to one such as utf-8, cp1252"),
     ("utf-8-bom", frame_file(NON_ASCII, "data.csv", encoding="utf-8-sig"), 0,
      "ran: column customer_id id | column Région categorical"),
     ("quoted-newlines", text_file("data.csv", quoted_newlines()), 0,
@@ -345,16 +414,36 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "ran: signup: unparseable date → missing x1 | column last_order date | column first_contact ignored"),
     ("date-format-changed", with_config(frame_file(dates), '[data.date_formats]\nsignup = "%d/%m/%Y"\n'), 1,
      "Config value 'data.date_formats.signup': '%d/%m/%Y' does not parse 30 of the 30 values (e.g. '2023-01-01')"),
+    ("date-format-invalid", with_config(frame_file(dates), '[data.date_formats]\nsignup = "%Y-%Q"\n'), 1,
+     "Config value 'data.date_formats.signup': not a date format ('Q' is a bad directive in format '%Y-%Q') but "
+     "received '%Y-%Q'"),
+    ("date-format-for-a-missing-column", with_config(frame_file(dates), '[data.date_formats]\nsignupp = "%Y"\n'), 1,
+     "Config value 'data.date_formats.signupp': column 'signupp' named in the config is not in the data (did you "
+     "mean 'signup'?)"),
     ("placeholder-dates", frame_file(placeholder_dates), 0,
      "ran: born: implausible date → missing x2 (outside 1800 to 2200) | column seen date"),
     ("tz-aware-parquet", tz_parquet, 0, "ran: column last_login date | column signup date"),
     ("excel-sheets", excel_sheets, 0, "ran: rows read 30, segmented 30"),
+    ("excel-sheet-by-name", with_config(excel_sheets, '[data]\nsheet = "old"\n'), 0, "ran: rows read 12, segmented 12"),
+    ("excel-unknown-sheet", with_config(excel_sheets, '[data]\nsheet = "Q4"\n'), 1,
+     "book.xlsx: no sheet 'Q4' (sheets: 'customers', 'about', 'old')"),
+    ("excel-merged-header", excel_two_row_header, 0,
+     "ran: rows read 30, segmented 30 | column customer_id id | column region categorical | column spend numeric"
+     " [monetary] | column orders numeric [frequency] | column web_visits numeric [web_visits]"),
+    ("excel-merged-name", excel_merged_name, 0, "ran: column spend numeric [monetary] | column column_3 numeric"),
+    ("csv-named-xlsx", text_file("book.xlsx", rows_of(30)), 1, "book.xlsx: cannot be read (File is not a zip file)"),
+    ("empty-xlsx", text_file("book.xlsx", b""), 1, "book.xlsx: the file is empty"),
     ("excel-empty-header", excel_empty_header, 1, "has an empty header row"),
     ("excel-first-sheet-empty", excel_first_sheet_empty, 1,
      "sheet 'cover' is empty; set data.sheet to one of 'cover', 'data'"),
     ("truncated-gzip", truncated_gzip, 1, "not a valid gzip archive"),
     ("nested-parquet", nested_parquet, 1, "no readable columns (nested columns are not supported)"),
+    ("partly-nested-parquet", partly_nested_parquet, 0,
+     "ran: rows read 30, segmented 30 | tags: column not read x30 (nested type list<element: string> is not "
+     "supported) | address: column not read x30 (nested type struct<city: string, zip: string>"),
     ("binary-as-csv", binary_csv, 1, "not a readable table (binary content)"),
+    ("numbers-as-column-names", frame_file(customers(30).rename(columns={"spend": "2024", "orders": "2025"})), 0,
+     "ran: column 2024 numeric | column 2025 numeric"),
     ("500-columns", frame_file(wide), 0, "ran: rows read 60, segmented 60 | column m499 numeric"),
     ("50k-levels", frame_file(many_levels, "data.csv", "--k", "3"), 0,
      "ran: column store ignored: too many categories (50,000 > max_categories 20)"),
@@ -390,3 +479,126 @@ def test_bad_input(case: str, make: Maker, code: int, expected: str, tmp_path: P
         report = report_text(summary)
         for fragment in expected.removeprefix("ran: ").split(" | "):
             assert fragment in report, report
+
+
+# --- too large for the memory available ----------------------------------------------------------------------------
+
+
+def small_numbers_csv(path: Path, rows: int) -> Path:
+    """A CSV that grows about sevenfold in memory: two one-digit numbers and eight empty cells a row."""
+    block = "".join(f"{i % 10},{(i * 7) % 10},,,,,,,,\n" for i in range(10_000))
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("a,b,c,d,e,f,g,h,i,j\n")
+        for _ in range(rows // 10_000):
+            handle.write(block)
+    return path
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the process's mappings from /proc")
+def test_file_too_large_for_a_real_memory_limit(tmp_path: Path, previous_run: Path) -> None:
+    """Under a real address-space limit the run stops with one line before reading the file, and is not killed."""
+    limit = 2_500_000_000
+    path = small_numbers_csv(tmp_path / "big.csv", 5_000_000)  # 60 MB; its run needs more than the whole limit
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("REPORTGEN_MEMORY_LIMIT", None)
+    # The limit is set first thing in the child (as `ulimit -v` would), not in a preexec_fn forked from pytest.
+    start = (f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
+             "sys.argv[0] = 'reportgen'; runpy.run_module('reportgen', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", start, "run", str(path), "-o", str(out), "--formats", "json,csv",
+                           "-q"], capture_output=True, text=True, env=env, timeout=120, check=False)
+
+    assert proc.returncode == 1, proc.stderr  # a kill would be negative (or 137 through a shell)
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith(f"Error: {path}: too large for the memory available: the 60 MB file (about "), \
+        proc.stderr
+    assert "the address-space limit (RLIMIT_AS) of 2.5 GB leaves " in proc.stderr
+    assert "keep only the columns to segment on, split or sample the rows, or raise the limit" in proc.stderr
+    assert snapshot(out) == before
+
+
+def test_memory_limit_from_the_environment(tmp_path: Path, previous_run: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path, _ = frame_file(customers(30))(tmp_path)
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", "1MB")
+    result = invoke(path, out)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {path}: too large for the memory available: the ")
+    assert "but REPORTGEN_MEMORY_LIMIT=1MB leaves 0 bytes; keep only the columns" in result.output
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", "lots")
+    result = invoke(path, out)
+    assert result.exit_code == 1
+    assert result.output == ("Error: Environment variable REPORTGEN_MEMORY_LIMIT: expected a size such as 2GB or "
+                             "512MB but received 'lots'\n")
+    assert snapshot(out) == before
+
+
+def test_files_that_fit_are_not_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", "64GB")
+    path = small_numbers_csv(tmp_path / "fits.csv", 20_000)
+    assert read_table(path, DataConfig()).rows_read == 20_000
+
+
+@pytest.mark.parametrize(
+    ("failure", "stage", "message"),
+    [
+        (MemoryError(), "read", "data.csv: not enough memory to read the file (765 bytes); keep only the columns"),
+        (pd.errors.ParserError("Error tokenizing data. C error: out of memory"), "read",
+         "data.csv: not enough memory to read the file (765 bytes)"),
+        (MemoryError(), "clean", "data.csv: ran out of memory while processing it"),
+    ],
+    ids=["read", "tokenizer", "analysis"],
+)
+def test_running_out_of_memory_anyway_is_one_line(failure: Exception, stage: str, message: str, tmp_path: Path,
+                                                  previous_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the estimate was short, a failed allocation still ends in one line and the old outputs stay."""
+    path, _ = frame_file(customers(30))(tmp_path)
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    read_csv = pd.read_csv
+
+    def fail(*args: object, **kwargs: object) -> object:
+        if stage == "read" and "nrows" not in kwargs:
+            raise failure
+        return read_csv(*args, **kwargs)
+
+    def fail_schema(*args: object, **kwargs: object) -> object:
+        raise failure
+
+    monkeypatch.setattr(pd, "read_csv", fail)
+    if stage == "clean":
+        monkeypatch.setattr(features, "infer_schema", fail_schema)
+    result = invoke(path, out)
+    assert result.exit_code == 1 and isinstance(result.exception, (SystemExit, type(None))), repr(result.exception)
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
+    assert message in result.output, result.output
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_memory_estimate_is_close_to_the_table(tmp_path: Path, seed: int) -> None:
+    table = customers(3000, seed).assign(signup="2024-01-31", note=[f"called {i} times" for i in range(3000)])
+    path = tmp_path / "data.csv"
+    table.to_csv(path, index=False)
+    probe = pd.read_csv(path, header=None, nrows=1000, dtype=str, na_filter=False)
+    rows, estimate = memory.text_estimate(probe, path.stat().st_size, "utf-8")
+    actual = read_table(path, DataConfig()).frame.memory_usage(deep=True).sum()
+    assert abs(rows - 3000) < 150
+    assert 0.7 * actual < estimate < 1.5 * actual
+
+
+@pytest.mark.parametrize(("text", "size"), [("2GB", 2 * 1024**3), ("512 MiB", 512 * 1024**2), ("1.5g", 1.5 * 1024**3),
+                                            ("1000", 1000), ("64kb", 65536)])
+def test_parse_size(text: str, size: float) -> None:
+    assert memory.parse_size(text) == int(size)
+
+
+def test_memory_budget_on_this_machine() -> None:
+    budget = memory.memory_budget()
+    assert budget is None or (budget.available > 0 and budget.source)

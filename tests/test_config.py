@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from reportgen.cli import main
 from reportgen.config import Config, effective_config, load_config
 from reportgen.errors import ConfigError
 
@@ -32,6 +34,22 @@ def test_defaults_validate() -> None:
                                              "'json' or 'csv' but received 'doc'"),
         ({"report.page_size": "A3"}, "Config value 'report.page_size': input should be 'A4' or 'Letter' but "
                                      "received 'A3'"),
+        ({"features.roles.monetry": "spend"}, "Config key 'features.roles.monetry' is not known (did you mean "
+                                              "'features.roles.monetary'?)"),
+        ({"segmentaton.k": 3}, "Config key 'segmentaton' is not known (did you mean 'segmentation'?)"),
+        ({"features.numeric": "spend"}, "Config value 'features.numeric': input should be a valid list but "
+                                        "received 'spend'"),
+        ({"cleaning.ranges": {"Age": {"min": "young"}}}, "Config value 'cleaning.ranges.Age.min': input should be a "
+                                                         "valid number, unable to parse string as a number but "
+                                                         "received 'young'"),
+        ({"cleaning.missing": {"Income": "zero"}}, "Config value 'cleaning.missing.Income': input should be "
+                                                   "'median', 'mean', 'mode' or 'drop' but received 'zero'"),
+        ({"features.derived": {"Age": 2014}}, "Config value 'features.derived.Age': input should be a valid string "
+                                              "but received 2014"),
+        ({"segmentation.k": True}, "Config value 'segmentation.k': expected 'auto' or an integer >= 2"),
+        ({"segmentation.k_max": 99}, "Config value 'segmentation.k_max': input should be less than or equal to 30 "
+                                     "but received 99"),
+        ({"data": 3}, "Config value 'data': input should be a valid dictionary"),
     ],
 )
 def test_each_problem_names_key_and_value(overrides: dict, expected: str) -> None:
@@ -92,3 +110,43 @@ def test_every_key_has_help() -> None:
         return missing
 
     assert walk(Config) == []
+
+
+def test_problems_between_config_and_data_are_listed_together(tmp_path: Path) -> None:
+    """Names the data lacks, derived features that are not arithmetic or read unknown columns, and bad date
+    formats: every one in the same error, with its key and the value received."""
+    data = tmp_path / "customers.csv"
+    data.write_text("customer_id,spend,orders,signup\n" + "".join(f"C{i},{i * 10},{i % 5},2024-01-{i + 1:02d}\n"
+                                                                 for i in range(20)))
+    config = tmp_path / "reportgen.toml"
+    config.write_text(
+        '[data]\nid_column = "customer"\ndate_formats = {signup = "%Y-%m-%Q"}\n'
+        '[features]\nnumeric = ["spend", "order"]\n'
+        '[features.derived]\nAvg = "spend / ordrs"\nEvil = "__import__(\'os\').system(\'ls\')"\n'
+        'Broken = "spend +"\nOrders = "orders * 2"\nspend = "orders"\n'
+        '[features.roles]\nmonetary = "TotalSpend"\n'
+        '[cleaning.ranges]\nspnd = {min = 0}\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(data), "-c", str(config), "-o", str(tmp_path / "out"), "-q",
+                                       "--formats", "json"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    expected = [
+        "Config value 'data.id_column': column 'customer' named in the config is not in the data (did you mean "
+        "'customer_id'?)",
+        "Config value 'features.numeric': column 'order' named in the config is not in the data (did you mean "
+        "'orders'?)",
+        "Config value 'cleaning.ranges.spnd': column 'spnd' named in the config is not in the data (did you mean "
+        "'spend'?)",
+        "Config value 'features.roles.monetary': column 'TotalSpend' named in the config is not in the data",
+        "Config value 'data.date_formats.signup': not a date format (",
+        "Config value 'features.derived.Avg': unknown column 'ordrs' (did you mean 'orders'?) but received "
+        "'spend / ordrs'",
+        "Config value 'features.derived.Evil': function calls are not allowed except abs/min/max/log/sqrt but "
+        "received \"__import__('os').system('ls')\"",
+        "Config value 'features.derived.Broken': syntax error",
+        "Config value 'features.derived.spend': the data already has a column 'spend'",
+    ]
+    assert result.output.startswith(f"Error: {len(expected)} problems: ")
+    for fragment in expected:
+        assert fragment in result.output, fragment
+    assert "features.derived.Orders" not in result.output  # a new name, arithmetic over known columns: fine
+    assert not (tmp_path / "out").exists()

@@ -130,6 +130,24 @@ def test_conditions(text: str, env: dict[str, object], expected: bool) -> None:
         ("", False, "expression is empty"),
         ("1 + " * (MAX_LENGTH // 4 + 1) + "1", False, f"longer than {MAX_LENGTH} characters"),
         ("-" * 150 + "a", False, "nested too deeply"),
+        ("eval('1')", False, "function calls are not allowed except abs/min/max/log/sqrt"),
+        ("getattr(a, '__class__')", True, "function calls are not allowed except"),
+        ("open('/etc/passwd')", False, "function calls are not allowed except"),
+        ("globals()", True, "function calls are not allowed except"),
+        ("().__class__.__bases__", False, "attribute access is not allowed"),
+        ("abs(a).real", False, "attribute access is not allowed"),
+        ("import os", False, "syntax error"),
+        ("a; b", False, "syntax error"),
+        ("a\nb", True, "syntax error"),
+        ("yield a", False, "syntax error"),
+        ("await a", True, "await is not allowed"),
+        ("b'bytes'", False, "the literal b'bytes' is not allowed"),
+        ("...", True, "the literal Ellipsis is not allowed"),
+        ("a, b", False, "tuple literals are not allowed"),
+        ("{a}", False, "set literals are not allowed"),
+        ("1 if a else 0", True, "conditional expressions are not allowed"),
+        ("`a` `b`", False, "syntax error"),
+        ("\x00", False, "null bytes"),
     ],
 )
 def test_refused(text: str, conditions: bool, message: str) -> None:
@@ -167,3 +185,13 @@ def test_expression_is_frozen_and_an_error_is_a_value_error() -> None:
         expression.text = "b"  # type: ignore[misc]
     assert issubclass(ExpressionError, ValueError)
     assert parse("a + 1") == expression
+
+
+@pytest.mark.parametrize("name", ["__builtins__", "__import__", "eval", "os", "log", "max"])
+def test_a_bare_name_is_only_ever_a_column(name: str) -> None:
+    """Names, even those of builtins or the allowed functions, are looked up among the columns and nowhere else."""
+    expression = parse(f"{name} * 2")
+    assert expression.names == frozenset({name})
+    with pytest.raises(ExpressionError, match=f"unknown name '{name}'"):
+        expression.evaluate({})
+    assert expression.evaluate({name: 21.0}) == 42.0

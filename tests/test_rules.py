@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from reportgen.cli import main
 from reportgen.errors import ConfigError
 from reportgen.metrics import evidence_text, int_fmt, money, num, pct, times
+from reportgen.resources import sample_data_dir
 from reportgen.rules import SegmentMetrics, load_rulebook, metric_names_valid, recommend, role_of_metric
 
 
@@ -236,3 +239,38 @@ def test_condition_on_wrong_type_is_a_clear_error(tmp_path: Path) -> None:
     segment = SegmentMetrics(0, "S", {"size": 5, "share": 1.0, "rfm_top_group": "Champions"})
     with pytest.raises(ConfigError, match="rule 'typed': 'when' fails on segment 'S'"):
         recommend(load_rulebook(path, "replace"), [segment])
+
+
+@pytest.mark.parametrize(
+    ("fields", "fragment"),
+    [
+        ({"when": "z_monetry >= 1"}, "rule 'r': 'when' uses unknown metric(s) 'z_monetry' (did you mean "
+                                     "'z_monetary'?) in 'z_monetry >= 1'"),
+        ({"prority": 2}, "rule 'r': unknown key 'prority' (did you mean 'priority'?) but received 2"),
+        ({"when": "share >"}, "rule 'r': 'when' is invalid: syntax error: invalid syntax in 'share >'"),
+        ({"when": "share.__class__ > 1"}, "rule 'r': 'when' is invalid: attribute access is not allowed in "
+                                          "'share.__class__ > 1'"),
+        ({"when": "open('x') > 1"}, "rule 'r': 'when' is invalid: function calls are not allowed except"),
+        ({"when": 5}, "rule 'r': 'when' must be a condition text but received 5"),
+        ({"action": "{{ segment | upper }} {{ avg_spend }}"}, "rule 'r': 'action' uses unknown variable(s) "
+                                                              "'avg_spend'"),
+    ],
+)
+def test_rule_problems_name_the_rule_key_and_value(tmp_path: Path, fields: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_rulebook(_write(tmp_path, _rule(**fields) + FALLBACK), "replace")
+    assert fragment in str(info.value)
+    assert all(problem.startswith(f"{tmp_path / 'rules.toml'}: rule ") for problem in info.value.problems)
+
+
+def test_rule_problems_reach_the_command_line_as_one_line(tmp_path: Path) -> None:
+    rules = _write(tmp_path, BROKEN + FALLBACK)
+    config = tmp_path / "reportgen.toml"
+    config.write_text(f"[rules]\nfile = {json.dumps(str(rules))}\nmode = \"replace\"\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(sample_data_dir() / "customers.csv"), "-c", str(config), "-o",
+                                       str(tmp_path / "out"), "--formats", "json", "-q", "--k", "3"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("Error: 11 problems: ")
+    assert "rule 'unknown-metric': 'when' uses unknown metric(s) 'z_spend'" in result.output
+    assert "rule 'bad-syntax': 'when' is invalid: syntax error" in result.output
+    assert not (tmp_path / "out").exists()
