@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.cluster import KMeans
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from threadpoolctl import threadpool_limits
 
@@ -50,7 +51,10 @@ def _knee(ks: list[int], inertia: list[float]) -> int | None:
 
 
 def _fit(matrix: np.ndarray, k: int, cfg: SegmentationConfig) -> KMeans:
-    with threadpool_limits(1):  # per thread: OpenMP's thread count is a thread-local setting
+    # Per thread: OpenMP's thread count is a thread-local setting. On near-degenerate data K-Means may find
+    # fewer distinct clusters than K; it warns, and that K is ruled out below (an empty segment).
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
         return kmeans(k, cfg).fit(matrix)
 
 
@@ -70,7 +74,7 @@ def _candidate(matrix: np.ndarray, model: KMeans, silhouette: float, cfg: Segmen
         k=k, inertia=float(model.inertia_), silhouette=silhouette,
         calinski_harabasz=float(calinski_harabasz_score(matrix, labels)) if scorable else float("nan"),
         davies_bouldin=float(davies_bouldin_score(matrix, labels)) if scorable else float("nan"),
-        min_share=float(shares.min()), allowed=bool(shares.min() >= cfg.min_segment_share))
+        min_share=float(shares.min()), allowed=bool(shares.min() >= cfg.min_segment_share and shares.min() > 0))
 
 
 def _silhouettes(matrix: np.ndarray, models: list[KMeans], rows: np.ndarray) -> list[float]:

@@ -258,6 +258,10 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
     try:
         analysis = analyse(config, progress)
         paths, timings = _render_all(config, analysis, out_dir, worker, progress)
+    except MemoryError:
+        from reportgen.memory import out_of_memory
+
+        raise out_of_memory(config.resolve(config.data.path)) from None
     finally:
         if worker is not None:
             worker.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-from reportgen.config import SegmentationConfig
+from reportgen import build_report
+from reportgen.config import SegmentationConfig, load_config
 from reportgen.errors import AnalysisError
 from reportgen.kselect import sample_rows, select_k
 
@@ -60,3 +63,16 @@ def test_deterministic_and_sampled() -> None:
     second, _ = select_k(_blobs(), SegmentationConfig(k_max=5, sample_size=300), 800, None, None)
     assert first == second and first.sample_size == 300
     assert list(sample_rows(10, 20, 0)) == list(range(10))
+
+
+def test_near_degenerate_data_runs_without_warnings(tmp_path: Path) -> None:
+    # Robust scaling of a column that is zero but for two huge values: K-Means finds fewer clusters than K.
+    rows = ["customer_id,MntWines,Dt_Customer"] + [
+        f"{i + 1},{999999 if i == 3 else 5075642810091256.0 if i == 7 else 0},0" for i in range(33)]
+    (tmp_path / "x.csv").write_text("\n".join(rows) + "\n")
+    config = load_config(None, {"data.path": str(tmp_path / "x.csv"), "segmentation.scaling": "robust",
+                                "output.dir": str(tmp_path / "out"), "output.formats": ["json"]})
+    outcome = build_report(config)  # warnings are errors under pytest
+    selection = outcome.analysis.result.k_selection
+    assert all(s.size > 0 for s in outcome.analysis.result.segments)
+    assert selection.chosen_k in [c.k for c in selection.candidates if c.min_share > 0]
