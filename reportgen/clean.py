@@ -122,7 +122,7 @@ def clean_values(frame: pd.DataFrame, numeric: list[str], categorical: list[str]
     _check_columns(frame, list(cfg.merge), "cleaning.merge")
     _check_columns(frame, list(cfg.ranges), "cleaning.ranges")
     _check_columns(frame, list(cfg.missing), "cleaning.missing")
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for column, mapping in cfg.merge.items():
         text = frame[column].astype("string").str.strip()
         changed = text.isin(list(mapping))
@@ -184,7 +184,7 @@ def clip_outliers(frame: pd.DataFrame, columns: list[str], cfg: CleaningConfig, 
         return frame
     targets = cfg.outlier_columns if cfg.outlier_columns is not None else columns
     _check_columns(frame, list(targets), "cleaning.outlier_columns")
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for column in targets:
         values = frame[column].astype("float64")
         if cfg.outliers == "iqr":

@@ -58,7 +58,7 @@ def _dates_to_days(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], conf
     """Turn each date column into ``<column>_days``: days from the date to the reference date."""
     if not dates:
         return frame, [], None
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for column, fmt in dates:
         raw = frame[column]
         parsed = pd.to_datetime(raw, format=fmt, errors="coerce") if fmt else pd.to_datetime(raw, errors="coerce")
@@ -87,7 +87,7 @@ def _dates_to_days(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], conf
 def _derive(frame: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
     """Evaluate derived features in order; every problem is reported together."""
     problems: list[str] = []
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for name, text in derived.items():
         if name in frame.columns:  # replacing it would turn an id, date or text column into numbers
             problems.append(f"Config value 'features.derived.{name}': the data already has a column {name!r}; "

@@ -79,3 +79,22 @@ def test_transform_equals_the_column_transformer(scaling: str, pca: str | int) -
     np.testing.assert_array_equal(fitted.named_transformers_["num"].scale_, expected.named_transformers_["num"].scale_)
     assert [list(c) for c in fitted.named_transformers_["cat"].categories_] == \
         [list(c) for c in expected.named_transformers_["cat"].categories_]
+
+
+def test_large_tables_segment_in_float32_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reportgen.segment as segment
+
+    frame = pd.DataFrame(_blobs(3000), columns=[f"f{i}" for i in range(6)])
+    cfg = SegmentationConfig(k_max=6)
+
+    def labels() -> tuple[np.dtype, np.ndarray]:
+        matrix, preprocessor = transform(frame, tuple(frame.columns), (), cfg)
+        selection, models = select_k(matrix, cfg, len(matrix), None, None)
+        fitted = order_by_size(fit_all(models[selection.chosen_k], matrix, cfg), matrix, preprocessor)
+        return matrix.dtype, fitted.labels
+
+    dtype64, labels64 = labels()
+    monkeypatch.setattr(segment, "FLOAT32_ROWS", 1000)
+    dtype32, labels32 = labels()
+    assert (dtype64, dtype32) == (np.float64, np.float32)
+    assert len(labels32) == len(labels64) and (labels32 == labels64).mean() > 0.99
