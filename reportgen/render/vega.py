@@ -1,16 +1,20 @@
 """The Vega, Vega-Lite and vega-embed JavaScript the interactive HTML report inlines, and safe inline script text.
 
 The libraries come from the installed vl-convert package (:func:`vl_convert.javascript_bundle`), so the report
-needs no CDN and no network. Bundling takes about two seconds of native code that releases the GIL; it is done
-once per process, ideally in the background while the analysis runs (:func:`prefetch`).
+needs no CDN and no network. Bundling takes a second or two and holds the interpreter, so the result is kept in the
+user's cache folder (:func:`cache_file`) and built again only when vl-convert changes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
+import os
 import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import vl_convert
@@ -22,6 +26,7 @@ SNIPPET = "window.vegaEmbed = vegaEmbed;"
 _SCRIPT_END = re.compile(r"</(script)", re.IGNORECASE)
 # ``url(`` opening a string or template literal (Vega's SVG renderer builds ``url(#gradient)`` references).
 _QUOTED_URL = re.compile(r"""(["'`])url\(""")
+_CACHE_END = "\n// reportgen: complete\n"  # a cached bundle without this line is rebuilt
 _lock = threading.Lock()
 _bundle: str | None = None
 
@@ -61,12 +66,37 @@ def bundle() -> str:
     global _bundle
     with _lock:
         if _bundle is None:
-            try:
-                _bundle = quiet_urls(script_safe(vl_convert.javascript_bundle(SNIPPET)))
-            except Exception as exc:  # vl-convert raises plain ValueError/RuntimeError
-                raise RenderError(f"the chart libraries could not be bundled: {' '.join(str(exc).split())[:200]}") \
-                    from None
+            _bundle = quiet_urls(script_safe(_cached_bundle()))
         return _bundle
+
+
+def cache_file() -> Path:
+    """Where the built bundle is kept between runs: ``$XDG_CACHE_HOME/reportgen`` (or ``~/.cache/reportgen``),
+    named after the vl-convert version and the snippet, so an upgrade builds a fresh one."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(f"{vl_convert.__version__}\n{SNIPPET}".encode()).hexdigest()[:16]
+    return root / "reportgen" / f"vega-embed-{key}.js"
+
+
+def _cached_bundle() -> str:
+    """vl-convert's bundle, from the cache when an earlier run built it (bundling takes a second or two and holds
+    the interpreter); a cache that cannot be read or written is simply skipped."""
+    path = cache_file()
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        text = path.read_text(encoding="utf-8")
+        if text.endswith(_CACHE_END):
+            return text[: -len(_CACHE_END)]
+    try:
+        text = vl_convert.javascript_bundle(SNIPPET)
+    except Exception as exc:  # vl-convert raises plain ValueError/RuntimeError
+        raise RenderError(f"the chart libraries could not be bundled: {' '.join(str(exc).split())[:200]}") \
+            from None
+    with contextlib.suppress(OSError):  # written whole, then renamed: a reader never sees half a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(text + _CACHE_END, encoding="utf-8")
+        os.replace(partial, path)
+    return text
 
 
 def prefetch() -> threading.Thread:
