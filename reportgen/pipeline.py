@@ -8,6 +8,7 @@ into place. Nothing is written until everything has been computed and rendered.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,8 +62,13 @@ class Analysis:
     result: AnalysisResult
     customers: CustomerTable
     model: dict
-    reference: dict  # feature statistics a later run measures drift against
+    measure_reference: Callable[[], dict] = field(repr=False)  # computed when written, off the critical path
     timings: dict[str, float] = field(default_factory=dict)
+
+    @functools.cached_property
+    def reference(self) -> dict:
+        """Feature statistics a later run measures drift against (``reference.json``)."""
+        return self.measure_reference()
 
 
 @dataclass(frozen=True)
@@ -230,7 +236,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
 
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns, key_features(prepared.frame, prepared.roles, segments))
-    reference = reference_stats(prepared.frame, prepared.numeric, prepared.categorical)
+    reference = functools.partial(reference_stats, prepared.frame, prepared.numeric, prepared.categorical)
     return Analysis(result, customers, model, reference, stages.timings)
 
 
