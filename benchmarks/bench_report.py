@@ -38,10 +38,12 @@ CASES = {
 CASES |= {f"{name}+baseline": args for name, args in list(CASES.items())}
 
 
-def run_once(args: list[str], out_dir: Path, timeout: float | None = None) -> dict:
+def run_once(args: list[str], out_dir: Path, timeout: float | None = None, sample_memory: bool = False) -> dict:
     """One run in a fresh process: wall seconds, peak RSS in MB, per-stage seconds.
 
-    With ``timeout`` (seconds) a run that takes longer is stopped and ``TimeoutError`` is raised.
+    With ``timeout`` (seconds) a run that takes longer is stopped and ``TimeoutError`` is raised. With
+    ``sample_memory`` the whole run's memory is sampled too (``peak_tree_pss_mb``); reading the processes'
+    memory maps 50 times a second slows the run itself down, so timed runs leave it off.
     """
     limit = ["timeout", "--kill-after=10", f"{timeout:g}"] if timeout else []
     command = ["/usr/bin/time", "-v", *limit, sys.executable, "-m", "reportgen", "run", *args, "-o", str(out_dir),
@@ -50,9 +52,11 @@ def run_once(args: list[str], out_dir: Path, timeout: float | None = None) -> di
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
         tree_peak = [0]
         sampler = threading.Thread(target=_sample_tree, args=(child.pid, tree_peak), daemon=True)
-        sampler.start()
+        if sample_memory:
+            sampler.start()
         stdout, stderr = child.communicate()
-        sampler.join()
+        if sample_memory:
+            sampler.join()
     proc = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
     wall = time.perf_counter() - start
     if limit and proc.returncode in (124, 137):  # stopped by timeout (TERM, or KILL when TERM was not enough)
@@ -108,7 +112,8 @@ def bench(name: str, runs: int, verbose: bool) -> dict:
             out = Path(tmp) / f"run{i}"
             results.append(run_once(args, out))
             shutil.rmtree(out, ignore_errors=True)
-    summary = summarise(name, results)
+        memory = run_once(args, Path(tmp) / "memory", sample_memory=True)  # one more run, for memory only
+    summary = summarise(name, results) | {"peak_tree_pss_mb_max": memory["peak_tree_pss_mb"]}
     walls, median_run = summary["wall_all_s"], _median_run(results)
     print(f"{name:<32} median {summary['wall_median_s']:6.2f} s   peak {summary['peak_rss_mb_max']:7.1f} MB "
           f"(largest process), {summary['peak_tree_pss_mb_max']:7.1f} MB (all processes, PSS)   "
@@ -127,7 +132,6 @@ def summarise(name: str, results: list[dict]) -> dict:
     median_run = _median_run(results)
     return {"case": name, "runs": len(results), "wall_median_s": statistics.median(walls), "wall_all_s": walls,
             "peak_rss_mb_max": max(r["peak_rss_mb"] for r in results),
-            "peak_tree_pss_mb_max": max(r.get("peak_tree_pss_mb", 0.0) for r in results),
             "stages_s_median_run": median_run["stages_s"], "sizes_bytes": median_run["sizes_bytes"],
             "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()}}
 

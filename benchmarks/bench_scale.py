@@ -157,9 +157,14 @@ def bench_case(case: Case, path: Path, runs: int, timeout: float | None) -> dict
                 break
             results.append(result)
             print(f"  run {i + 1}/{runs}: {result['wall_s']:.1f} s, peak {result['peak_rss_mb']:,.0f} MB largest "
-                  f"process, {result['peak_tree_pss_mb']:,.0f} MB all processes", flush=True)
+                  "process", flush=True)
+        memory = None
+        if status == "ok":  # one more run, memory sampled (that slows a run down, so it is not timed)
+            memory = run_once([str(path)], Path(tmp) / "memory", timeout=timeout, sample_memory=True)
+            print(f"  memory run: {memory['peak_tree_pss_mb']:,.0f} MB all processes", flush=True)
 
     summary: dict = summarise(case.name, results) if results else {"case": case.name, "runs": 0}
+    summary["peak_tree_pss_mb_max"] = memory["peak_tree_pss_mb"] if memory else None
     summary |= {"status": status, "error": error, "runs_requested": runs, "timeout_s": timeout,
                 "timestamp": started, "input": _input_info(case, path)}
     if results:
