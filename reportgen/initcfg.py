@@ -89,7 +89,9 @@ def initial_config_text(input_file: Path) -> str:
     table = read_table(input_file, data)
     schema = infer_schema(table.frame, FeaturesConfig())
     numeric = [*schema.numeric, *(f"{c}_days" for c, _ in schema.dates)]
-    derived = suggest_totals(numeric, {}, {})
+    # A suggested total never takes the name of a column the table already has (``run`` would refuse it).
+    derived = {name: formula for name, formula in suggest_totals(numeric, {}, {}).items()
+               if name not in table.frame.columns}
     roles = infer_roles([*numeric, *derived], {})
     values: dict[str, dict[str, Any]] = {
         "data": {"path": str(input_file), "id_column": schema.id_column,

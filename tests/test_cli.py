@@ -122,6 +122,18 @@ def test_init_then_run(tmp_path: Path) -> None:
     assert run.exit_code == 0, run.output
 
 
+def test_init_never_suggests_a_total_named_like_an_existing_column(tmp_path: Path) -> None:
+    rows = ["id,MntWines,MntFruits,TotalSpend,Income"] + [
+        f"{i},{i * 7 % 50},{i * 3 % 20},{'high' if i % 2 else 'low'},{20000 + i * 917 % 40000}" for i in range(1, 61)]
+    data = tmp_path / "shop.csv"
+    data.write_text("\n".join(rows) + "\n")
+    config = tmp_path / "reportgen.toml"
+    assert invoke("init", str(data), "-o", str(config)).exit_code == 0
+    assert "TotalSpend =" not in config.read_text()
+    run = invoke("run", "-c", str(config), "-o", str(tmp_path / "out"), *FAST)
+    assert run.exit_code == 0, run.output
+
+
 def test_validate_prints_quality_summary() -> None:
     result = invoke("validate", SAMPLE, "-c", str(sample_data_dir() / "reportgen.toml"))
     assert result.exit_code == 0, result.output
