@@ -55,7 +55,7 @@ def run_once(args: list[str], out_dir: Path, timeout: float | None = None, sampl
         if sample_memory:
             sampler.start()
         stdout, stderr = child.communicate()
-        if sample_memory:
+        if sampler.is_alive():
             sampler.join()
     proc = subprocess.CompletedProcess(command, child.returncode, stdout, stderr)
     wall = time.perf_counter() - start

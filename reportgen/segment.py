@@ -124,8 +124,7 @@ def fit_all(model: KMeans, matrix: np.ndarray, cfg: SegmentationConfig) -> KMean
 
 def order_by_size(model: KMeans, matrix: np.ndarray, preprocessor: Pipeline) -> FittedModel:
     """Renumber segments by size (largest first; ties by centroid coordinates) and measure distances."""
-    labels = model.predict(matrix) if not hasattr(model, "labels_") or len(model.labels_) != len(matrix) \
-        else model.labels_
+    labels = model.labels_  # fitted on all of ``matrix`` (see fit_all)
     sizes = np.bincount(labels, minlength=model.n_clusters)
     centers = model.cluster_centers_
     order = sorted(range(model.n_clusters), key=lambda i: (-sizes[i], *np.round(centers[i], 9)))

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reportgen.result import AnalysisResult, CustomerTable
+if TYPE_CHECKING:  # importing the result model pulls in pandas; the render process starts before that
+    from reportgen.result import AnalysisResult, CustomerTable
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,7 @@ class RenderContext:
     chart_notes: dict[str, str] = field(default_factory=dict)  # chart name -> note shown under it
 
 
-Renderer = Callable[[AnalysisResult, CustomerTable, RenderContext, Path], list[Path]]
+Renderer = Callable[["AnalysisResult", "CustomerTable", RenderContext, Path], list[Path]]
 
 RENDERERS: dict[str, Renderer] = {}
 
