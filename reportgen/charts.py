@@ -178,8 +178,17 @@ def _categories(segment: Segment) -> alt.TopLevelMixin:
                                                                                  height=alt.Step(9))
 
 
+def chart_objects(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], dict[str, str]]:
+    """Every chart of the report as an Altair chart, and the note shown under each.
+
+    Altair validates every object against the Vega-Lite schema as it is built, which takes longer than
+    drawing the charts; here it is off, and the tests validate each finished chart instead.
+    """
+    with alt.utils.schemapi.debug_mode(False):
+        return _chart_set(result)
+
+
 def _chart_set(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], dict[str, str]]:
-    """Every chart of the report as an Altair chart, and the note shown under each."""
     accent = result.report.accent_color
     sel = result.k_selection
     shown, total = len(_map_points(result)), result.segment_map.total_customers
@@ -233,7 +242,7 @@ def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]
         ``sizes``, ``heatmap``, ``map``, ``elbow``, ``silhouette_k``, ``silhouette_segments``, and per segment
         ``traits_<id>`` and ``categories_<id>`` (the latter only when the segment has categorical levels).
     """
-    charts, notes = _chart_set(result)
+    charts, notes = chart_objects(result)
     specs = {name: chart_spec(chart) for name, chart in charts.items()}
     svgs = {name: spec_to_svg(name, spec) for name, spec in specs.items()}
     global _drawn
@@ -255,4 +264,4 @@ def chart_specs(result: AnalysisResult) -> dict[str, dict[str, Any]]:
     ref, specs = _drawn
     if ref is not None and ref() is result:
         return specs
-    return {name: chart_spec(chart) for name, chart in _chart_set(result)[0].items()}
+    return {name: chart_spec(chart) for name, chart in chart_objects(result)[0].items()}

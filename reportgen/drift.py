@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
 
-from reportgen.errors import BaselineError, ConfigError
+from reportgen.changes import DriftReport, DriftThresholds, FeatureDrift
+from reportgen.errors import BaselineError
 
 FORMAT = 1
 EPSILON = 1e-4  # stands in for an empty bin so PSI stays finite
@@ -30,52 +30,10 @@ _WEIGHTS = np.r_[0.5, np.ones(QUANTILES - 2), 0.5] / (QUANTILES - 1)
 _METRIC = {"numeric": "wasserstein/σ", "categorical": "jensen-shannon"}
 
 
-@dataclass(frozen=True)
-class DriftThresholds:
-    """When a feature, and the whole data set, count as drifted."""
-
-    psi_moderate: float = 0.1
-    psi_major: float = 0.25
-    distance: float = 0.1
-    dataset_share: float = 0.5
-    min_bin_count: int = 5
-
-    def __post_init__(self) -> None:
-        checks = [(0 < self.psi_moderate <= self.psi_major, f"drift PSI thresholds need 0 < moderate "
-                   f"({self.psi_moderate}) <= major ({self.psi_major})"),
-                  (self.distance > 0, f"drift distance threshold must be positive, not {self.distance}"),
-                  (0 < self.dataset_share <= 1, f"drift dataset share must be in (0, 1], not {self.dataset_share}"),
-                  (self.min_bin_count >= 1, f"drift minimum bin count must be at least 1, not {self.min_bin_count}")]
-        problems = [message for ok, message in checks if not ok]
-        if problems:
-            raise ConfigError(problems)
 
 
-@dataclass(frozen=True)
-class FeatureDrift:
-    """How far one feature moved from the baseline."""
-
-    feature: str
-    kind: str  # numeric | categorical
-    psi: float
-    distance: float
-    distance_kind: str  # wasserstein/σ | jensen-shannon
-    band: str  # none | moderate | major (by PSI)
-    drifted: bool
-    small_sample: bool
-    note: str = ""
 
 
-@dataclass(frozen=True)
-class DriftReport:
-    """Per-feature drift and the verdict on the data set as a whole."""
-
-    features: tuple[FeatureDrift, ...]
-    drifted_features: tuple[str, ...]
-    share_drifted: float
-    dataset_drift: bool
-    compared: tuple[str, ...]
-    missing: tuple[str, ...]  # in the baseline but not in the data, or the other way round
 
 
 def _round(values: Any) -> list[float]:

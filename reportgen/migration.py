@@ -8,47 +8,19 @@ are the same customer.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from reportgen.changes import Migration, Move
 from reportgen.errors import DataError
 
 LARGEST_MOVES = 3
 
 
-@dataclass(frozen=True)
-class Move:
-    """A flow of customers from one segment to a different one."""
-
-    old_id: int
-    old_name: str
-    new_id: int
-    new_name: str
-    count: int
-    value: float | None
 
 
-@dataclass(frozen=True)
-class Migration:
-    """Customers followed from last month's segments to this month's.
-
-    ``value`` figures are sums of this month's value (e.g. spend) of the customers counted, or None when no
-    value was given.
-    """
-
-    cells: tuple[tuple[int, int, int, float | None], ...]  # (old id, new id, customers, value), every pair
-    row_totals: tuple[tuple[int, int], ...]  # (old id, customers of it still present)
-    column_totals: tuple[tuple[int, int], ...]  # (new id, customers in it who were present last month)
-    lost_by_segment: tuple[tuple[int, int], ...]  # (old id, customers gone this month)
-    added_by_segment: tuple[tuple[int, int, float | None], ...]  # (new id, customers new this month, value)
-    both: int
-    added: int
-    lost: int
-    stayed: int  # customers of both runs whose new segment is their old one (matched, or equal ids)
-    largest_moves: tuple[Move, ...]
 
 
 def _keys(ids: ArrayLike, segments: ArrayLike, which: str) -> tuple[pd.Index, np.ndarray]:

@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.drift import DriftReport
-from reportgen.migration import Migration
+from reportgen.changes import DriftReport, Migration
 from reportgen.mixshift import MixShift
 from reportgen.stability import RetrainAdvice
 

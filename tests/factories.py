@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reportgen.changes import DriftReport, FeatureDrift, Migration, Move
 from reportgen.config import Config, effective_config
-from reportgen.drift import DriftReport, FeatureDrift
-from reportgen.migration import Migration, Move
 from reportgen.mixshift import mix_behaviour
 from reportgen.result import (
     AnalysisResult,

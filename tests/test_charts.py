@@ -6,14 +6,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 import altair as alt
+import numpy as np
 import pytest
 
-from reportgen.charts import MAX_POINTS, build_charts, chart_specs, to_svg
+from reportgen.charts import MAX_POINTS, build_charts, chart_objects, chart_specs, to_svg
+from reportgen.config import load_config
 from reportgen.errors import RenderError
+from reportgen.pipeline import analyse
 from reportgen.result import AnalysisResult
-from tests.factories import make_result
+from tests.factories import make_comparison, make_result
 
 FIXED = ("sizes", "heatmap", "map", "elbow", "silhouette_k", "silhouette_segments")
 
@@ -117,3 +121,32 @@ def test_specs_carry_tooltips_the_svgs_do_not_show(result: AnalysisResult,
     small = make_result(2)
     build_charts(small)
     assert chart_specs(small) is chart_specs(small)
+
+
+def _log(tmp_path: Path) -> Path:
+    """A small transaction log: 240 customers with a few invoices each over a year."""
+    rng = np.random.default_rng(5)
+    rows = ["InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID"]
+    for customer in range(240):
+        for invoice in range(1 + customer % 7):
+            day = int(rng.integers(1, 360))
+            rows.append(f"{customer}{invoice:02d},A{invoice},{1 + invoice % 4},"
+                        f"{(np.datetime64('2025-01-01') + day)} 10:00,{rng.uniform(1, 60):.2f},{10_000 + customer}")
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_every_chart_passes_the_vega_lite_schema(result: AnalysisResult, tmp_path: Path) -> None:
+    """Charts are built without Altair's per-object validation (for speed): each finished chart is checked here,
+    for a plain run, a run compared with a baseline, and a transaction log (RFM charts)."""
+    compared = dataclasses.replace(result, comparison=make_comparison(result))
+    log_result = analyse(load_config(None, {"data.path": str(_log(tmp_path)), "segmentation.k": 3})).result
+    assert log_result.rfm is not None
+    checked = 0
+    for each in (result, compared, log_result):
+        charts, _ = chart_objects(each)
+        for chart in charts.values():
+            chart.to_dict(validate=True)  # raises on any schema error
+            checked += 1
+    assert checked >= 30

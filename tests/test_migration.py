@@ -7,8 +7,9 @@ import time
 import numpy as np
 import pytest
 
+from reportgen.changes import Migration, Move
 from reportgen.errors import DataError
-from reportgen.migration import Migration, Move, migration
+from reportgen.migration import migration
 
 OLD_NAMES = {0: "Big spenders", 1: "Bargain hunters", 2: "Lapsed"}
 NEW_NAMES = {0: "Big spenders", 1: "Bargain hunters", 2: "Lapsed", 3: "Newcomers"}

@@ -10,9 +10,9 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
+from reportgen.changes import FeatureDrift
 from reportgen.charts import build_charts, to_svg
 from reportgen.charts_compare import MAX_FEATURES, compare_charts
-from reportgen.drift import FeatureDrift
 from reportgen.render import RenderContext
 from reportgen.render.html import render_html
 from reportgen.render.pdf import render_pdf

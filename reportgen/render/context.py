@@ -17,7 +17,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from reportgen.drift import DriftThresholds
+from reportgen.changes import DriftThresholds
 from reportgen.render import RenderContext
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment

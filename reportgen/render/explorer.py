@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from reportgen.render.context import safe_color
 from reportgen.result import AnalysisResult, CustomerTable, Segment
+
+if TYPE_CHECKING:  # the render process never loads pandas: only the analysis side calls key_features
+    import pandas as pd
 
 DEFAULT_ROWS = 5_000
 MAX_FEATURES = 6
@@ -44,9 +46,11 @@ def key_features(frame: pd.DataFrame, roles: dict[str, str], segments: Sequence[
     dict
         Column name → float array aligned with ``frame``'s rows.
     """
+    from pandas.api.types import is_numeric_dtype
+
     traits = sorted((t for s in segments for t in s.traits if t.kind == "numeric"), key=lambda t: -abs(t.score))
     wanted = [roles[r] for r in KEY_ROLES if r in roles] + [t.feature for t in traits]
-    numeric = [c for c in dict.fromkeys(wanted) if c in frame.columns and pd.api.types.is_numeric_dtype(frame[c])]
+    numeric = [c for c in dict.fromkeys(wanted) if c in frame.columns and is_numeric_dtype(frame[c])]
     return {c: frame[c].to_numpy(dtype=float) for c in numeric[:limit]}
 
 

@@ -14,8 +14,8 @@ import altair as alt
 from markupsafe import Markup
 
 from reportgen import __version__
+from reportgen.changes import DriftThresholds
 from reportgen.charts import INK, NEUTRAL, WIDTH, to_svg
-from reportgen.drift import DriftThresholds
 from reportgen.errors import RenderError
 from reportgen.history import History, RunPoint
 from reportgen.output import staging
