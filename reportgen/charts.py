@@ -15,7 +15,7 @@ import altair as alt
 
 from reportgen.charts_compare import compare_charts
 from reportgen.charts_rfm import rfm_charts
-from reportgen.render.chartsvg import FAINT, INK, NEUTRAL, chart_spec, scaled, spec_to_svg
+from reportgen.render.chartsvg import FAINT, INK, NEUTRAL, chart_spec, label_chars, scaled, spec_to_svg
 from reportgen.render.chartsvg import MEASURE_SCALE as MEASURE_SCALE  # re-exported: the charts' public names
 from reportgen.render.chartsvg import to_svg as to_svg
 from reportgen.render.chartsvg import warm_up as warm_up
@@ -72,7 +72,7 @@ def _heatmap(result: AnalysisResult) -> alt.TopLevelMixin:
     step = max(34, min(64, 520 // max(len(features), 1)))
     base = alt.Chart(alt.Data(values=rows)).encode(
         x=alt.X("feature:N", sort=features, title=None,
-                axis=alt.Axis(labelAngle=-35 if len(features) * step > 420 else 0, orient="top", labelLimit=150)),
+                axis=alt.Axis(labelAngle=-35 if len(features) * step > 420 else 0, orient="top", **label_chars(25))),
         y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None))
     cells = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("z:Q", scale=Z_SCALE, legend=alt.Legend(
@@ -170,7 +170,7 @@ def _categories(segment: Segment) -> alt.TopLevelMixin:
     series = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
                        scale=alt.Scale(domain=[segment.name, "All customers"], range=[segment.color, FAINT]))
     return alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-        y=alt.Y("level:N", sort=[r["level"] for r in rows[::2]], title=None, axis=alt.Axis(labelLimit=200)),
+        y=alt.Y("level:N", sort=[r["level"] for r in rows[::2]], title=None, axis=alt.Axis(**label_chars(33))),
         yOffset=alt.YOffset("series:N", sort=[segment.name, "All customers"]),
         x=alt.X("share:Q", title="share of customers", axis=alt.Axis(format="%")),
         color=series, tooltip=[alt.Tooltip("level:N", title="level"), alt.Tooltip("series:N", title="customers"),

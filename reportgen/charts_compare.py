@@ -7,6 +7,7 @@ import math
 
 import altair as alt
 
+from reportgen.render.chartsvg import label_chars
 from reportgen.result import AnalysisResult, Comparison
 
 WIDTH = 540
@@ -49,9 +50,9 @@ def migration_chart(result: AnalysisResult, comparison: Comparison) -> alt.TopLe
         x=alt.X("new:N", sort=cols_order, title="Segment now",
                 axis=alt.Axis(orient="bottom", labelAngle=-30 if max(map(len, cols_order)) * 6.5 > step else 0,
                               labelAlign="right" if max(map(len, cols_order)) * 6.5 > step else "center",
-                              labelLimit=170)),
+                              **label_chars(28))),
         y=alt.Y("old:N", sort=rows_order, title=f"Segment in {comparison.baseline_period}",
-                axis=alt.Axis(labelLimit=170)))
+                axis=alt.Axis(**label_chars(28))))
     rect = base.mark_rect(stroke="white", strokeWidth=1).encode(
         color=alt.Color("customers:Q", scale=alt.Scale(scheme="blues", domain=[0, top]), legend=None),
         tooltip=[alt.Tooltip("old:N", title=f"segment in {comparison.baseline_period}"),
@@ -73,7 +74,7 @@ def drift_chart(comparison: Comparison) -> alt.TopLevelMixin:
     bound = max([0.3] + [f.psi * 1.18 for f in ranked])
     x = alt.X("psi:Q", title="population stability index (PSI)", scale=alt.Scale(domain=[0, bound], nice=False))
     base = alt.Chart(alt.Data(values=rows)).encode(
-        y=alt.Y("feature:N", sort=[r["feature"] for r in rows], title=None, axis=alt.Axis(labelLimit=170)), x=x)
+        y=alt.Y("feature:N", sort=[r["feature"] for r in rows], title=None, axis=alt.Axis(**label_chars(28))), x=x)
     state = alt.Color("state:N", legend=alt.Legend(title=None, orient="bottom"),
                       scale=alt.Scale(domain=["drifted", "stable"], range=[DRIFTED, FAINT]))
     marks = [{"psi": 0.1, "text": "moderate 0.1"}, {"psi": 0.25, "text": "major 0.25"}]
@@ -112,7 +113,7 @@ def mix_chart(result: AnalysisResult, comparison: Comparison) -> alt.TopLevelMix
              "top": max(start, end) if kind != "total" else end}
             for step, start, end, kind, label in steps]
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("step:N", sort=[s[0] for s in steps], title=None, axis=alt.Axis(labelAngle=0, labelLimit=160)))
+        x=alt.X("step:N", sort=[s[0] for s in steps], title=None, axis=alt.Axis(labelAngle=0, **label_chars(26))))
     kind = alt.Color("kind:N", legend=None,
                      scale=alt.Scale(domain=["total", "up", "down"], range=[NEUTRAL, UP, DOWN]))
     y = alt.Y("start:Q", title=f"mean {result.value_column or 'value'} per customer",

@@ -16,6 +16,7 @@ from reportgen.charts import MAX_POINTS, build_charts, chart_objects, chart_spec
 from reportgen.config import load_config
 from reportgen.errors import RenderError
 from reportgen.pipeline import analyse
+from reportgen.render.chartsvg import LABEL_CHARS
 from reportgen.result import AnalysisResult
 from tests.factories import make_comparison, make_result
 
@@ -150,3 +151,17 @@ def test_every_chart_passes_the_vega_lite_schema(result: AnalysisResult, tmp_pat
             chart.to_dict(validate=True)  # raises on any schema error
             checked += 1
     assert checked >= 30
+
+
+def test_long_axis_labels_end_in_an_ellipsis() -> None:
+    base = make_result(3)
+    long_name = "Average monthly spend on premium wine and gourmet products"
+    first = base.segments[0]
+    stats = (dataclasses.replace(first.stats[0], feature=long_name), *first.stats[1:])
+    result = dataclasses.replace(base, segments=(dataclasses.replace(first, stats=stats), *base.segments[1:]))
+    svgs, _ = build_charts(result)
+    texts = re.findall(r">([^<]*)</text>", svgs[f"traits_{first.id}"])
+    assert long_name not in texts
+    cut = [t for t in texts if t.endswith("…")]
+    assert cut and all(long_name.startswith(t[:-1]) and len(t) == LABEL_CHARS for t in cut)
+    assert all(s.name in re.findall(r">([^<]*)</text>", svgs["sizes"]) for s in result.segments)

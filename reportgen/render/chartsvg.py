@@ -28,12 +28,24 @@ def scaled(px: float) -> float:
     return round(px * MEASURE_SCALE, 2)
 
 
+# Axis labels longer than this many characters end in an ellipsis. Cut by characters rather than by Vega's
+# labelLimit in pixels: fitting a label to a pixel width measures it again for every character dropped, which
+# made up a fifth of the conversion time.
+LABEL_CHARS = 28
+
+
+def label_chars(chars: int) -> dict[str, Any]:
+    """Axis settings that cut labels longer than ``chars`` characters with an ellipsis (see :data:`LABEL_CHARS`)."""
+    return {"labelLimit": 0,
+            "labelExpr": f"length(datum.label) > {chars} ? slice(datum.label, 0, {chars - 1}) + '…' : datum.label"}
+
 CONFIG: dict[str, Any] = {
     "font": "sans-serif",
     "view": {"stroke": None},
     "text": {"fontSize": scaled(11)},
     "axis": {"labelFontSize": scaled(10.5), "titleFontSize": scaled(10.5), "labelColor": INK, "titleColor": INK,
-             "titleFontWeight": "normal", "gridColor": "#eceff1", "domainColor": "#b0b7bd", "tickColor": "#b0b7bd"},
+             "titleFontWeight": "normal", "gridColor": "#eceff1", "domainColor": "#b0b7bd", "tickColor": "#b0b7bd",
+             **label_chars(LABEL_CHARS)},
     "legend": {"labelFontSize": scaled(10.5), "titleFontSize": scaled(10.5), "titleFontWeight": "normal",
                "labelLimit": 240},
     "header": {"labelFontSize": scaled(11.5), "titleFontSize": scaled(11.5), "labelFontWeight": "bold",

@@ -104,6 +104,7 @@ class RenderWorker:
 
     def __init__(self, formats: tuple[str, ...]) -> None:
         self.formats = formats
+        self._done = False
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(target=serve, args=(child, formats), name="reportgen-render",
@@ -137,6 +138,7 @@ class RenderWorker:
                 raise RenderError(message[1])
             else:
                 timings.update(message[2])
+                self._done = True
                 return message[1]
 
     def _died(self) -> str:
@@ -144,8 +146,11 @@ class RenderWorker:
         return f"the rendering process ended unexpectedly (exit code {self._process.exitcode})"
 
     def close(self) -> None:
-        """Stop the worker (at once if it is still busy) and reap it; safe to call twice."""
-        if self._process.is_alive():
+        """Stop the worker (at once if it is still busy) and reap it; safe to call twice.
+
+        A worker that reported its files has nothing left to do but tear its interpreter down; it is not waited for.
+        """
+        if self._process.is_alive() and not self._done:
             with contextlib.suppress(BrokenPipeError, OSError):
                 self._conn.send(None)
             self._process.join(timeout=0.05)
