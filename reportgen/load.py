@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from reportgen import memory
@@ -36,6 +37,8 @@ EXTRA_NA = ["-", "N/A", "n/a", "NA", "null", "None", "?"]
 # pandas' own NA strings too: missing cells must not hide (or fake) a zero-padded id column.
 _NA_TOKENS = frozenset([*EXTRA_NA, "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                         "1.#QNAN", "<NA>", "NULL", "NaN", "nan"])
+# A float holds every integer of up to 15 digits exactly, not every one of 16: longer digit strings are ids.
+LONG_ID_DIGITS = 16
 _DECIMAL_CELL = re.compile(r"(?<![^;\n]) *-?\d+([.,])\d+ *(?![^;\r\n])")
 _NUMBER = r"\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*"
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".csv": "text", ".tsv": "text", ".txt": "text"}
@@ -111,10 +114,10 @@ def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str], skipped
     probe = _csv(path, gz, notes, kw, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
     names = clean_names(path, probe.iloc[0].tolist(), notes)
     memory.check_text(path, gz, probe, kw["encoding"], _NA_TOKENS)
-    padded = [names[i] for i in _zero_padded(probe)]
-    notes.extend(["zero-padded ids kept as text: " + ", ".join(padded)] if padded else [])
+    padded, long = _text_ids(probe)
+    notes.extend(_id_notes(names, padded, long))
     return _csv(path, gz, notes, kw, header=0, names=names, index_col=False, decimal=decimal,
-                na_values=EXTRA_NA, dtype=dict.fromkeys(padded, str))
+                na_values=EXTRA_NA, dtype=dict.fromkeys((names[i] for i in padded + long), str))
 
 
 def _csv(path: Path, gz: bool, notes: list[str], kw: dict[str, Any], **more: Any) -> pd.DataFrame:
@@ -130,11 +133,19 @@ def _csv(path: Path, gz: bool, notes: list[str], kw: dict[str, Any], **more: Any
         return pd.read_csv(path, **kw, **more)
 
 
-def _zero_padded(probe: pd.DataFrame) -> list[int]:
-    """Positions of columns whose sampled cells (below the header row) are all digits, some zero-padded (``0001``)."""
+def _text_ids(probe: pd.DataFrame) -> tuple[list[int], list[int]]:
+    """Positions of columns of digit strings that must stay text: some zero-padded (``0001``), and some too long
+    (16 digits or more) for a float, which is what a numeric column with a blank cell becomes; only the sampled cells
+    below the header row are looked at."""
     columns = [col.dropna() for _, col in probe.iloc[1:].where(~probe.iloc[1:].isin(_NA_TOKENS)).items()]
-    return [i for i, col in enumerate(columns)
-            if len(col) and col.str.fullmatch(r"\d+").all() and col.str.match(r"0\d").any()]
+    digits = [(i, col) for i, col in enumerate(columns) if len(col) and col.str.fullmatch(r"\d+").all()]
+    padded = [i for i, col in digits if col.str.match(r"0\d").any()]
+    return padded, [i for i, col in digits if i not in padded and col.str.len().max() >= LONG_ID_DIGITS]
+
+
+def _id_notes(names: list[str], padded: list[int], long: list[int]) -> list[str]:
+    return ((["zero-padded ids kept as text: " + ", ".join(names[i] for i in padded)] if padded else [])
+            + ([f"{LONG_ID_DIGITS}+ digit ids kept as text: " + ", ".join(names[i] for i in long)] if long else []))
 
 
 def _read_parquet(path: Path, data: DataConfig, gz: bool, notes: list[str], skipped: Skipped) -> pd.DataFrame:
@@ -149,8 +160,21 @@ def _read_parquet(path: Path, data: DataConfig, gz: bool, notes: list[str], skip
             raise DataError(f"{path}: no readable columns (nested columns are not supported)")
         names = clean_names(path, keep, notes)
         memory.check(path, lambda: _parquet_size(parquet.metadata, parquet.schema_arrow, keep))
-        frame = parquet.read(columns=keep).replace_schema_metadata(None).to_pandas()
+        table = parquet.read(columns=keep).replace_schema_metadata(None)
+        long = [i for i, column in enumerate(table.columns) if _inexact_as_float(column)]
+        for i in long:  # pandas turns an integer column with nulls into floats: long ids would lose digits
+            table = table.set_column(i, table.field(i).name, pc.cast(table.column(i), pa.string()))
+        notes.extend(_id_notes(names, [], long))
+        frame = table.to_pandas()
     return frame.set_axis(names, axis=1)
+
+
+def _inexact_as_float(column: pa.ChunkedArray) -> bool:
+    """An integer column with nulls holding values a float cannot hold exactly."""
+    if not pa.types.is_integer(column.type) or column.null_count == 0:
+        return False
+    extremes = pc.min_max(column)
+    return any(v is not None and abs(v) > 2 ** 53 for v in (extremes["min"].as_py(), extremes["max"].as_py()))
 
 
 def _parquet_size(metadata: Any, schema: Any, columns: list[str]) -> tuple[int, int]:
@@ -229,9 +253,9 @@ def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str], skippe
             # Text cells like 0001 would become numbers too, so those columns are read as text.
             probe = pd.read_excel(book, sheet_name=name, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
             header = 1 if _two_row_header(probe) else 0
-            padded = _zero_padded(probe.iloc[header:])
+            padded, long = _text_ids(probe.iloc[header:])
             frame = pd.read_excel(book, sheet_name=name, header=header, na_values=EXTRA_NA,
-                                  dtype=dict.fromkeys(padded, str))
+                                  dtype=dict.fromkeys(padded + long, str))
     notes.extend([f"sheet: {name!r}"] if sheet is not None else [])
     heading = _joined_header(probe, notes) if header else probe.iloc[0].tolist() if len(probe) else []
     raw = [*heading, *[None] * frame.shape[1]][: frame.shape[1]]
@@ -245,5 +269,5 @@ def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str], skippe
     notes.extend(f"dropped empty unnamed column {i + 1}" for i in empty)
     kept = [i for i in range(frame.shape[1]) if i not in empty]
     names = clean_names(path, raw, notes, skip=empty)
-    notes.extend(["zero-padded ids kept as text: " + ", ".join(names[kept.index(i)] for i in padded)] if padded else [])
+    notes.extend(_id_notes(names, [kept.index(i) for i in padded], [kept.index(i) for i in long]))
     return frame.iloc[:, kept].set_axis(names, axis=1)

@@ -63,6 +63,8 @@ def numeric_text(values: pd.Series) -> pd.Series | None:
     text = text.astype(str)
     if text.empty or text.str.match(_NUMERIC_TEXT).mean() < 0.98:
         return None
+    if text.str.fullmatch(r"\d{16,}").any():  # ids the loader kept as text: as numbers they would lose digits
+        return None
     cleaned = values.astype("string").str.replace(r"[\s$€£¥,%]", "", regex=True)
     # From a nullable string column pandas makes nullable Int64, which refuses the median or mean imputed later.
     return pd.to_numeric(cleaned, errors="coerce").astype("float64")
@@ -95,6 +97,24 @@ def _is_dirty_id(series: pd.Series, name: str) -> bool:
     return len(non_null) > 0 and len(series) - non_null.nunique() <= max(1, len(series) // 10)
 
 
+def _identifier_numbers(non_null: pd.Series, name: str) -> str | None:
+    """Why whole numbers that are not unique still are no measure to segment on, or None.
+
+    Numbers beyond 2**53 (16 digits and more) are identifiers that a float could not even hold exactly, and a
+    column named like an id (``store_id``, ``customer_no``) counts things, it does not measure them.
+    """
+    if pd.api.types.is_bool_dtype(non_null):
+        return None
+    values = non_null.to_numpy(dtype=float)
+    if not np.array_equal(values, np.round(values)):
+        return None
+    if 2 ** 53 < np.abs(values).max() < 1e20:  # larger still is overflow garbage, which cleaning deals with
+        return "numbers of 16 digits or more: identifiers, not measures (and beyond exact floating point)"
+    if _CUSTOMER_ID_NAME.search(_norm(name)):
+        return "named like an identifier but not unique (list it in features.numeric to segment on it)"
+    return None
+
+
 def _classify(series: pd.Series, name: str, features: FeaturesConfig) -> tuple[str, str]:
     """Return (kind, reason) for one column: kind is numeric | categorical | date | ignored."""
     n = len(series)
@@ -110,9 +130,14 @@ def _classify(series: pd.Series, name: str, features: FeaturesConfig) -> tuple[s
     if numeric:
         if _is_id_like(series, name):
             return "ignored", "ID-like (unique per row)"
+        if reason := _identifier_numbers(non_null, name):
+            return "ignored", reason
         return "numeric", ""
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date", ""
+    if non_null.astype(str).str.fullmatch(r"\d{16,}").all():
+        return "ignored", (f"ids of 16+ digits that repeat ({uniques:,} distinct in {n:,} rows); spreadsheets keep "
+                           "15 significant digits, so longer numbers saved from one collide")
     if uniques == n or (uniques > features.max_categories and uniques >= 0.9 * n):
         return "ignored", f"near-unique text ({uniques:,} distinct values in {n:,} rows)"
     if uniques <= features.max_categories:

@@ -148,6 +148,14 @@ def missing_ids() -> pd.DataFrame:
     return table
 
 
+def long_ids_one_missing() -> pd.DataFrame:
+    """17-digit ids (beyond what a float holds) with one blank: read as floats they collided."""
+    table = customers(30)
+    table["customer_id"] = [str(12_345_678_901_234_567 + 3 * i) for i in range(30)]
+    table.loc[4, "customer_id"] = None
+    return table
+
+
 def ragged() -> str:
     lines = rows_of(30).splitlines()
     lines[6] += ",unexpected"
@@ -363,6 +371,8 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "column 'customer_id' has 3 repeated customer ids"),
     ("missing-ids", frame_file(missing_ids), 0,
      "ran: rows read 30, segmented 28 | excluded 2 missing customer id (column 'customer_id')"),
+    ("long-ids-one-missing", frame_file(long_ids_one_missing), 0,
+     "ran: rows read 30, segmented 29 | excluded 1 missing customer id (column 'customer_id') | column customer_id id"),
     ("blank-rows", text_file("data.csv", blank_rows()), 0,
      "ran: rows read 35, segmented 30 | excluded 5 empty row (every cell blank) | column customer_id id"),
     ("only-an-id-column", frame_file(customers()[["customer_id"]]), 1,

@@ -422,3 +422,28 @@ def test_mall_customers(datasets_dir: Path):
     assert frame["Genre"].value_counts().to_dict() == {"Female": 112, "Male": 88}
     assert frame["Annual Income (k$)"].between(15, 137).all()
     assert frame["Spending Score (1-100)"].iloc[-1] == 83
+
+
+LONG_IDS = [str(12_345_678_901_234_567 + 7 * i) for i in range(40)]  # 17 digits: beyond exact float64
+
+
+def test_long_ids_with_a_blank_stay_exact_text(tmp_path: Path):
+    # One blank id made pandas read the column as floats: the 40 ids collapsed into fewer values.
+    rows = [f"{'' if i == 3 else cid},{i * 1.5},{i % 4}" for i, cid in enumerate(LONG_IDS)]
+    table = read(write(tmp_path, "long.csv", "customer_id,spend,visits\n" + "\n".join(rows) + "\n"))
+    ids = table.frame["customer_id"]
+    assert ids.dropna().tolist() == [cid for i, cid in enumerate(LONG_IDS) if i != 3] and ids.isna().sum() == 1
+    assert pd.api.types.is_float_dtype(table.frame["spend"])
+    assert "16+ digit ids kept as text: customer_id" in table.notes
+
+
+def test_long_parquet_ids_with_nulls_stay_exact(tmp_path: Path):
+    values = [int(cid) for cid in LONG_IDS]
+    values[5] = None
+    path = tmp_path / "long.parquet"
+    pq.write_table(pa.table({"account": pa.array(values, pa.int64()), "small": pa.array([1, None] * 20, pa.int64()),
+                             "spend": pa.array(np.arange(40.0))}), path)
+    table = read(path)
+    assert table.frame["account"].dropna().tolist() == [cid for i, cid in enumerate(LONG_IDS) if i != 5]
+    assert pd.api.types.is_float_dtype(table.frame["small"])  # small integers with nulls are exact as floats
+    assert "16+ digit ids kept as text: account" in table.notes

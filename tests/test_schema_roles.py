@@ -113,3 +113,27 @@ def test_suggest_totals_from_parts() -> None:
         "CampaignsAccepted": "AcceptedCmp1 + AcceptedCmp2 + Response",
         "Children": "Kidhome + Teenhome",
     }
+
+
+def test_whole_numbers_that_identify_are_not_features() -> None:
+    n = 60
+    frame = pd.DataFrame({
+        "member_no": np.arange(n) % 20 + 1,  # named like an id, repeated: counts nothing
+        "account": (np.arange(n) % 30 + 10_000_000_000_000_000).astype(float),  # 17 digits, repeated
+        "excel_ids": [str(12_345_678_901_234_560 + i % 9) for i in range(n)],  # long ids that collided
+        "spend": np.linspace(1, 500, n),
+        "visits": np.arange(n) % 7,
+    })
+    schema = infer_schema(frame, FeaturesConfig())
+    reasons = dict(schema.ignored)
+    assert set(schema.numeric) == {"spend", "visits"}
+    assert reasons["member_no"].startswith("named like an identifier but not unique")
+    assert reasons["account"].startswith("numbers of 16 digits or more")
+    assert reasons["excel_ids"].startswith("ids of 16+ digits that repeat (9 distinct in 60 rows)")
+    pinned = infer_schema(frame, FeaturesConfig(numeric=["member_no", "spend"]))
+    assert pinned.numeric == ("member_no", "spend")
+
+
+def test_numeric_text_keeps_long_digit_strings() -> None:
+    assert numeric_text(pd.Series(["12345678901234567", "12345678901234568"])) is None
+    assert numeric_text(pd.Series(["1234567890", "42"])).tolist() == [1234567890.0, 42.0]
