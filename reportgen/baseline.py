@@ -7,6 +7,7 @@ CSV are read, never a pickle; every problem names the file.
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,14 +75,19 @@ def _version(data: Any, path: Path, newest: int, key: str = "format_version") ->
 def _assignments(path: Path, id_name: str) -> tuple[pd.Series, pd.Series]:
     if not path.is_file():
         raise BaselineError(f"{path}: missing from the baseline folder (run the baseline with the csv format)")
+    # Columns are read by position: the id column keeps its own name, which may even be "segment_id".
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-        ids = table[table.columns[0]].str.removeprefix("'")
-        segments = pd.to_numeric(table["segment_id"], errors="raise").astype("int64")
-    except (KeyError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        with path.open(encoding="utf-8", newline="") as handle:
+            header = next(csv.reader(handle), [])
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, header=None, skiprows=1)
+        if header[1:2] != ["segment_id"] or table.shape[1] < 2:
+            raise KeyError("segment_id")
+        ids = table[0].str.removeprefix("'")
+        segments = pd.to_numeric(table[1], errors="raise").astype("int64")
+    except (KeyError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise BaselineError(f"{path}: not a reportgen segments file ({exc.__class__.__name__})") from None
-    if table.columns[0] != id_name and id_name:
-        raise BaselineError(f"{path}: first column is {table.columns[0]!r}, expected the id column {id_name!r}")
+    if header[0] != id_name and id_name:
+        raise BaselineError(f"{path}: first column is {header[0]!r}, expected the id column {id_name!r}")
     return ids, segments
 
 

@@ -97,6 +97,9 @@ def _copy(baseline: Path, target: Path) -> Path:
                                                               "seed": 1234})),
          "model.json: does not match the digest recorded in summary.json"),
         (lambda f: (f / "reference.json").unlink(), "reference.json: missing"),
+        (lambda f: (f / "segments.csv").write_text("customer_id,cluster\n1,0\n"),
+         "segments.csv: not a reportgen segments file"),
+        (lambda f: (f / "segments.csv").write_text(""), "segments.csv: not a reportgen segments file"),
     ],
 )
 def test_broken_baseline_is_refused(baseline: Path, tmp_path: Path, damage: object, message: str) -> None:
@@ -107,6 +110,20 @@ def test_broken_baseline_is_refused(baseline: Path, tmp_path: Path, damage: obje
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_id_column_named_segment_id(tmp_path: Path) -> None:
+    """Output columns are found by position, so an id column called ``segment_id`` still compares."""
+    data = tmp_path / "customers.csv"
+    pd.read_csv(SAMPLE, dtype=str).rename(columns={"customer_id": "segment_id"}).to_csv(data, index=False)
+    first, second = tmp_path / "2026-09", tmp_path / "2026-10"
+    assert run(str(data), "-o", str(first), *FAST).exit_code == 0
+    result = run(str(data), "-o", str(second), "--baseline", str(first), *FAST)
+    assert result.exit_code == 0, result.output
+    header = (second / "segments.csv").read_text().splitlines()[0]
+    assert header == "segment_id,segment_id,segment_name,distance_to_centroid"
+    migration = summary(second)["comparison"]["migration"]
+    assert migration["both"] == migration["stayed"] == 3000
 
 
 def test_missing_baseline_folder(tmp_path: Path) -> None:
