@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,12 +256,20 @@ class Config(_Section):
 
 
 def _fields_of(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at ``loc``; a ``dict[str, Section]`` (``cleaning.ranges.<column>``) is looked through."""
     model: Any = Config
-    for part in loc:
+    parts = list(loc)
+    while parts:
         fields = getattr(model, "model_fields", None)
+        part = parts.pop(0)
         if fields is None or part not in fields:
             return []
         annotation = fields[part].annotation
+        if typing.get_origin(annotation) is dict:
+            annotation = typing.get_args(annotation)[1]
+            if not parts:  # the dict's own keys are column names: nothing to suggest
+                return []
+            parts.pop(0)
         model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
     return list(getattr(model, "model_fields", {}))
 

@@ -37,6 +37,8 @@ def test_defaults_validate() -> None:
         ({"features.roles.monetry": "spend"}, "Config key 'features.roles.monetry' is not known (did you mean "
                                               "'features.roles.monetary'?)"),
         ({"segmentaton.k": 3}, "Config key 'segmentaton' is not known (did you mean 'segmentation'?)"),
+        ({"cleaning.ranges": {"Year_Birth": {"mn": 1920}}},
+         "Config key 'cleaning.ranges.Year_Birth.mn' is not known (did you mean 'cleaning.ranges.Year_Birth.min'?)"),
         ({"features.numeric": "spend"}, "Config value 'features.numeric': input should be a valid list but "
                                         "received 'spend'"),
         ({"cleaning.ranges": {"Age": {"min": "young"}}}, "Config value 'cleaning.ranges.Age.min': input should be a "
