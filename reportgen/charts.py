@@ -170,7 +170,7 @@ def _categories(segment: Segment) -> alt.TopLevelMixin:
     series = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
                        scale=alt.Scale(domain=[segment.name, "All customers"], range=[segment.color, FAINT]))
     return alt.Chart(alt.Data(values=rows)).mark_bar().encode(
-        y=alt.Y("level:N", sort=[r["level"] for r in rows[::2]], title=None, axis=alt.Axis(**label_chars(33))),
+        y=alt.Y("level:N", sort=[r["level"] for r in rows[::2]], title=None, axis=alt.Axis(**label_chars(36))),
         yOffset=alt.YOffset("series:N", sort=[segment.name, "All customers"]),
         x=alt.X("share:Q", title="share of customers", axis=alt.Axis(format="%")),
         color=series, tooltip=[alt.Tooltip("level:N", title="level"), alt.Tooltip("series:N", title="customers"),
