@@ -7,11 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
 from reportgen.charts import build_charts
+from reportgen.config import Config, effective_config
 from reportgen.errors import RenderError
 from reportgen.render import RenderContext
+from reportgen.render.html import render_html
 from reportgen.render.pdf import LocalOnlyFetcher, render_pdf
 from reportgen.resources import templates_dir
 from reportgen.result import AnalysisResult
@@ -133,3 +136,23 @@ def test_fetcher_allows_only_data_and_template_files(tmp_path: Path) -> None:
     for url in ("http://example.com/a.css", (tmp_path / "x.css").as_uri(), "ftp://example.com/x"):
         with pytest.raises(ValueError, match="refused"):
             fetcher.fetch(url)
+
+
+def test_config_appendix_lists_only_what_was_set(result: AnalysisResult, tmp_path: Path) -> None:
+    """The PDF's effective configuration shows the keys that differ from the defaults; the HTML shows every key,
+    defaults in grey."""
+    config = Config.model_validate({"data": {"sep": "\t"}, "segmentation": {"k_min": 3},
+                                    "cleaning": {"ranges": {"Year_Birth": {"min": 1920}}}})
+    changed = dataclasses.replace(result, run=dataclasses.replace(result.run, config=effective_config(config)))
+    reader = _render(changed, tmp_path, charts=False)
+    page = next(i for i in range(len(reader.pages)) if "Effective configuration" in _text(reader, i)
+                and "Contents" not in _text(reader, i))
+    text = "".join(_text(reader, i) for i in range(page, len(reader.pages)))
+    for shown in ('sep = "\\t"', "k_min = 3", "[cleaning.ranges.Year_Birth]", "min = 1920"):
+        assert shown in text, shown
+    for hidden in ("n_init", "k_max", "max = (unset)", "[transactions]", "encoding"):
+        assert hidden not in text, hidden
+    html = render_html(changed, make_customers(changed), RenderContext("2026-11-22"), tmp_path)[0].read_text()
+    block = BeautifulSoup(html, "html.parser").find("pre", class_="config")
+    defaults = " ".join(s.get_text() for s in block.select("span.cfg-default"))
+    assert "n_init = 10" in defaults and "k_min = 3" not in defaults and "k_min = 3" in block.get_text()

@@ -8,6 +8,7 @@ escaped by the templates.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import mimetypes
 import re
@@ -18,6 +19,7 @@ from typing import Any
 from markupsafe import Markup
 
 from reportgen.changes import DriftThresholds
+from reportgen.config import Config, effective_config
 from reportgen.render import RenderContext
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
@@ -55,8 +57,8 @@ def _toml_value(value: Any) -> str:
         return "(unset)"
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, str):  # a TOML basic string: JSON's escapes (\t, \", \\, \uXXXX) are TOML's too
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -64,13 +66,26 @@ def _toml_value(value: Any) -> str:
     return str(value)
 
 
-def config_sections(config: dict[str, Any], prefix: str = "") -> list[tuple[str, list[tuple[str, str]]]]:
-    """The effective config as TOML-like ``[section]`` blocks of ``key = value`` lines; non-empty tables nest."""
-    lines = [(key, _toml_value(value)) for key, value in config.items() if not (isinstance(value, dict) and value)]
-    sections = [(prefix, lines)] if lines else []
+ConfigLine = tuple[str, str, bool]  # key, TOML value, whether the value is the default
+
+
+def config_sections(config: dict[str, Any], defaults: dict[str, Any] | None = None,
+                    prefix: str = "") -> list[tuple[str, list[ConfigLine], bool]]:
+    """The effective config as TOML-like ``[section]`` blocks of ``key = value`` lines; non-empty tables nest.
+
+    Each line says whether its value is the default (compared with ``defaults``, the effective config of a config
+    with nothing set), and each block whether all of its lines are: the PDF lists only what was set.
+    """
+    defaults = defaults or {}
+    # TOML has no null: a None was never written in a config file, whatever the section.
+    lines = [(key, _toml_value(value), value is None or (key in defaults and defaults[key] == value))
+             for key, value in config.items() if not (isinstance(value, dict) and value)]
+    sections = [(prefix, lines, all(default for *_, default in lines))] if lines else []
     for key, value in config.items():
         if isinstance(value, dict) and value:
-            sections += config_sections(value, f"{prefix}.{key}" if prefix else key)
+            nested = defaults.get(key)
+            sections += config_sections(value, nested if isinstance(nested, dict) else {},
+                                        f"{prefix}.{key}" if prefix else key)
     return sections
 
 
@@ -142,7 +157,7 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "notes": dict(ctx.chart_notes),
         "segments": segments,
         "colors": {s.id: safe_color(s.color) for s in result.segments},
-        "config": config_sections(result.run.config),
+        "config": config_sections(result.run.config, effective_config(Config())),
         "toc": _toc(segments, result, explorer=medium == "html"),
         "compare": _compare_view(result),
         "rfm_cells": {(seg, group): count for seg, group, count in result.rfm.crosstab} if result.rfm else {},
