@@ -29,6 +29,7 @@ from reportgen.errors import ConfigError
 from reportgen.features import PreparedData, prepare
 from reportgen.highlights import highlights
 from reportgen.kselect import sample_rows, select_k
+from reportgen.memory import give_back
 from reportgen.modelio import assign, export_model, model_digest
 from reportgen.naming import name_segments
 from reportgen.profile import SegmentProfile, profile_segments, segment_map, segment_metrics, segment_silhouettes
@@ -308,6 +309,7 @@ def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: Rende
                     (stage / name).write_text(dumps(data), encoding="utf-8")
                     written.append(stage / name)
             if worker is not None:
+                give_back()  # the analysis is done: keep only what the wait needs resident
                 written += worker.wait(progress, stages.timings)
         except BaseException:
             if worker is not None:

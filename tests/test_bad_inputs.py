@@ -14,6 +14,7 @@ import random
 import shutil
 import subprocess
 import sys
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -612,3 +613,27 @@ def test_parse_size(text: str, size: float) -> None:
 def test_memory_budget_on_this_machine() -> None:
     budget = memory.memory_budget()
     assert budget is None or (budget.available > 0 and budget.source)
+
+
+def _resident_kb() -> int:
+    return next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                if line.startswith("VmRSS:"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads Linux's /proc")
+def test_give_back_collects_and_returns_freed_memory() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a reference cycle: only the collector frees it
+
+    cycle = Node()
+    alive = weakref.ref(cycle)
+    del cycle
+    blocks = [bytearray(4_000) for _ in range(40_000)]  # about 160 MB of heap blocks
+    pin = bytearray(4_000)  # a live block above them: freeing them alone returns nothing to the system
+    before = _resident_kb()
+    del blocks
+    memory.give_back()
+    del pin
+    assert alive() is None
+    assert _resident_kb() < before - 100_000, "freed heap memory stayed resident"
