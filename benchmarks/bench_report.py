@@ -78,9 +78,10 @@ def _descendants(pid: int) -> list[int]:
     while todo:
         current = todo.pop()
         found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
-                todo += [int(c) for c in task.read_text().split()]
+        with contextlib.suppress(OSError):  # a process or thread may end while its folder is being read
+            for task in list(Path(f"/proc/{current}/task").glob("*/children")):
+                with contextlib.suppress(OSError):
+                    todo += [int(c) for c in task.read_text().split()]
     return found
 
 
