@@ -20,6 +20,9 @@ _ID_NAME = re.compile(r"(^|[^a-z])(id|key|no|number|code)$"
                       r"|^(customer|client|user|member|account)[ _]?(id|no|number|key|code)?$")
 # Names that can only mean the customer id, strict enough to trust even when a few ids are blank or repeated.
 _CUSTOMER_ID_NAME = re.compile(r"(^|_)id$|^(customer|client|user|member|account)_?(id|no|number|key|code)?$")
+# Names of whole numbers that label rather than measure: store_id, order_no, zip_code, CustomerNumber.
+_CODE_NAME = re.compile(r"(^|_)(id|no|number|key|code)$"
+                        r"|^(customer|client|user|member|account)_?(id|no|number|key|code)$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y",
                  "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d")
 _NUMERIC_TEXT = re.compile(r"^\s*[-+]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*%?\s*$")
@@ -101,7 +104,8 @@ def _identifier_numbers(non_null: pd.Series, name: str) -> str | None:
     """Why whole numbers that are not unique still are no measure to segment on, or None.
 
     Numbers beyond 2**53 (16 digits and more) are identifiers that a float could not even hold exactly, and a
-    column named like an id (``store_id``, ``customer_no``) counts things, it does not measure them.
+    column named like an id or a code (``store_id``, ``customer_no``, ``zip_code``) labels things, it does not
+    measure them.
     """
     if pd.api.types.is_bool_dtype(non_null):
         return None
@@ -110,8 +114,9 @@ def _identifier_numbers(non_null: pd.Series, name: str) -> str | None:
         return None
     if 2 ** 53 < np.abs(values).max() < 1e20:  # larger still is overflow garbage, which cleaning deals with
         return "numbers of 16 digits or more: identifiers, not measures (and beyond exact floating point)"
-    if _CUSTOMER_ID_NAME.search(_norm(name)):
-        return "named like an identifier but not unique (list it in features.numeric to segment on it)"
+    if _CODE_NAME.search(_norm(name)):
+        return ("named like an identifier or code, not a measure (list it in features.categorical or "
+                "features.numeric to use it)")
     return None
 
 

@@ -118,7 +118,9 @@ def test_suggest_totals_from_parts() -> None:
 def test_whole_numbers_that_identify_are_not_features() -> None:
     n = 60
     frame = pd.DataFrame({
-        "member_no": np.arange(n) % 20 + 1,  # named like an id, repeated: counts nothing
+        "member_no": np.arange(n) % 20 + 1,  # named like an id, repeated: labels, measures nothing
+        "zip_code": np.arange(n) % 7 * 1000 + 10_115,
+        "member": np.arange(n) % 2,  # a membership flag is a measure, whatever the word
         "account": (np.arange(n) % 30 + 10_000_000_000_000_000).astype(float),  # 17 digits, repeated
         "excel_ids": [str(12_345_678_901_234_560 + i % 9) for i in range(n)],  # long ids that collided
         "spend": np.linspace(1, 500, n),
@@ -126,8 +128,8 @@ def test_whole_numbers_that_identify_are_not_features() -> None:
     })
     schema = infer_schema(frame, FeaturesConfig())
     reasons = dict(schema.ignored)
-    assert set(schema.numeric) == {"spend", "visits"}
-    assert reasons["member_no"].startswith("named like an identifier but not unique")
+    assert set(schema.numeric) == {"member", "spend", "visits"}
+    assert reasons["member_no"].startswith("named like an identifier or code") and "zip_code" in reasons
     assert reasons["account"].startswith("numbers of 16 digits or more")
     assert reasons["excel_ids"].startswith("ids of 16+ digits that repeat (9 distinct in 60 rows)")
     pinned = infer_schema(frame, FeaturesConfig(numeric=["member_no", "spend"]))
