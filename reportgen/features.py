@@ -123,8 +123,9 @@ def _column_info(frame: pd.DataFrame, schema: Schema, numeric: list[str], catego
     for column in frame.columns:
         series = frame[column]
         kind = "ignored" if column in ignored else kinds.get(column, "ignored")
-        infos.append(ColumnInfo(str(column), kind, str(series.dtype), int(series.isna().sum()),
-                                int(series.nunique(dropna=True)), role_of.get(column), ignored.get(column)))
+        distinct = len(series) if schema.id_unique and column == schema.id_column else series.nunique(dropna=True)
+        infos.append(ColumnInfo(str(column), kind, str(series.dtype), int(series.isna().sum()), int(distinct),
+                                role_of.get(column), ignored.get(column)))
     return tuple(infos)
 
 
@@ -162,7 +163,7 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     if not config.features.derived and config.features.numeric is None:
         suggested = suggest_totals(numeric, config.features.roles.model_dump(), derived)
         derived = {name: formula for name, formula in suggested.items() if name not in frame.columns}
-    if schema.id_column is not None:
+    if schema.id_column is not None and not schema.id_unique:  # hashing ten million ids again takes seconds
         frame = dedupe_ids(frame, schema.id_column, config.data.duplicate_ids, log, source)
     frame = clean_values(frame, numeric, list(schema.categorical), config.cleaning, log)
     if len(frame) < MIN_ROWS:
@@ -177,9 +178,10 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     frame = clip_outliers(frame, numeric, config.cleaning, log)
     ignored = dict(schema.ignored)
     for column in [*numeric, *schema.categorical]:
-        if frame[column].isna().all():
+        values = frame[column].dropna()
+        if values.empty:
             ignored[column] = "all values missing after cleaning"
-        elif frame[column].nunique(dropna=True) <= 1:
+        elif (values == values.iloc[0]).all():  # one comparison pass, no hashing
             ignored[column] = "constant after cleaning"
     numeric = [c for c in numeric if c not in ignored]
     categorical = [c for c in schema.categorical if c not in ignored]

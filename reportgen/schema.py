@@ -37,6 +37,7 @@ class Schema:
     categorical: tuple[str, ...]
     dates: tuple[tuple[str, str], ...]  # (column, strftime format)
     ignored: tuple[tuple[str, str], ...]  # (column, reason)
+    id_unique: bool = False  # the id column was checked complete and unique: nothing for deduplication to do
 
 
 def _norm(name: str) -> str:
@@ -163,8 +164,10 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
     known = set(frame.columns) | (virtual or set()) | {f"{c}_days" for c in frame.columns}
     if problems := _config_problems(frame, features, id_column, date_formats, known):
         raise ConfigError(problems)
+    id_unique = False
     if id_column is None:
         id_column = next((c for c in frame.columns if _ID_NAME.search(_norm(c)) and _is_id_like(frame[c], c)), None)
+        id_unique = id_column is not None
     if id_column is None:
         id_column = next((c for c in frame.columns if _is_dirty_id(frame[c], c)), None)
     numeric, categorical, dates, ignored, mismatched = [], [], [], [], []
@@ -208,7 +211,7 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
             ignored.append((column, reason))
     if mismatched:
         raise ConfigError(mismatched)
-    return Schema(id_column, tuple(numeric), tuple(categorical), tuple(dates), tuple(ignored))
+    return Schema(id_column, tuple(numeric), tuple(categorical), tuple(dates), tuple(ignored), id_unique)
 
 
 def _config_problems(frame: pd.DataFrame, features: FeaturesConfig, id_column: str | None,

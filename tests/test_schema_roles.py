@@ -139,3 +139,12 @@ def test_whole_numbers_that_identify_are_not_features() -> None:
 def test_numeric_text_keeps_long_digit_strings() -> None:
     assert numeric_text(pd.Series(["12345678901234567", "12345678901234568"])) is None
     assert numeric_text(pd.Series(["1234567890", "42"])).tolist() == [1234567890.0, 42.0]
+
+
+def test_id_checked_unique_is_recorded() -> None:
+    frame = pd.DataFrame({"customer_id": [f"C{i}" for i in range(50)], "spend": np.arange(50.0)})
+    assert infer_schema(frame, FeaturesConfig()).id_unique
+    repeated = frame.assign(customer_id=[f"C{i % 45}" for i in range(50)])  # a few repeats: still the id, deduped
+    schema = infer_schema(repeated, FeaturesConfig())
+    assert schema.id_column == "customer_id" and not schema.id_unique
+    assert not infer_schema(frame, FeaturesConfig(), id_column="customer_id").id_unique  # named, never checked
