@@ -186,20 +186,28 @@ def clip_outliers(frame: pd.DataFrame, columns: list[str], cfg: CleaningConfig, 
     _check_columns(frame, list(targets), "cleaning.outlier_columns")
     frame = frame.copy(deep=False)  # copy-on-write: the caller's frame is never changed
     for column in targets:
-        values = frame[column].astype("float64")
+        # The column as it is (integers stay integers: no float copy unless something gets clipped); the
+        # quantiles are numpy's linear ones over the present values, exactly what pandas' quantile computes.
+        data = frame[column].to_numpy()
+        if data.dtype.kind not in "iuf":
+            data = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+        missing = np.isnan(data) if data.dtype.kind == "f" else None
+        present = data[~missing] if missing is not None and missing.any() else data
+        if present.size == 0:
+            continue
         if cfg.outliers == "iqr":
-            q1, q3 = values.quantile([0.25, 0.75])
+            q1, q3 = np.quantile(present, [0.25, 0.75])
             spread = q3 - q1
             if spread <= 0:
                 continue  # mostly-constant columns (flags) have no meaningful fences
             low, high = q1 - cfg.iqr_factor * spread, q3 + cfg.iqr_factor * spread
             how = f"IQR × {cfg.iqr_factor:g}"
         else:
-            low, high = values.quantile(list(cfg.quantiles))
+            low, high = np.quantile(present, list(cfg.quantiles))
             how = f"quantiles {cfg.quantiles[0]:g}–{cfg.quantiles[1]:g}"
-        outside = (values < low) | (values > high)
+        outside = (data < low) | (data > high)
         if outside.any():
-            frame[column] = values.clip(low, high)
+            frame[column] = frame[column].astype("float64").clip(low, high)
             log.actions.append(CleaningAction(column, "outliers clipped", int(outside.sum()),
-                                              f"{how}: to [{_fmt(low)}, {_fmt(high)}]"))
+                                              f"{how}: to [{_fmt(float(low))}, {_fmt(float(high))}]"))
     return frame
