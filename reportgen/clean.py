@@ -17,6 +17,7 @@ from reportgen import expressions
 from reportgen.config import CleaningConfig, Config
 from reportgen.errors import ConfigError, DataError
 from reportgen.result import CleaningAction, Count
+from reportgen.schema import date_format_problems, missing_columns
 
 # No customer measure comes near this; beyond it (placeholders such as 1e308) squares and sums overflow float64
 # in scaling, IQR fences and profiles, so such values are treated as missing.
@@ -66,12 +67,7 @@ def config_problems(columns: Iterable[str], config: Config) -> list[str]:
     known = {*present, *(f"{c}_days" for c in present)}
 
     def missing(key: str, named: Iterable[str | None], extra: Iterable[str] = ()) -> list[str]:
-        found = []
-        for column in (c for c in named if c is not None and c not in known and c not in extra):
-            hint = difflib.get_close_matches(column, present, n=1)
-            found.append(f"Config value '{key}': column {column!r} named in the config is not in the data"
-                         + (f" (did you mean {hint[0]!r}?)" if hint else ""))
-        return found
+        return missing_columns(key, named, known | set(extra), present)
 
     cleaning, roles = config.cleaning, config.features.roles.model_dump()
     problems = missing("data.id_column", [config.data.id_column])
@@ -84,12 +80,7 @@ def config_problems(columns: Iterable[str], config: Config) -> list[str]:
         problems += [problem for column in named for problem in missing(f"{key}.{column}", [column])]
     problems += [problem for role, column in roles.items() for problem in missing(f"features.roles.{role}",
                                                                                  [column], derived)]
-    for column, fmt in config.data.date_formats.items():
-        try:
-            pd.to_datetime(pd.Series(["2000-01-01"]), format=fmt, errors="coerce")
-        except ValueError as exc:
-            problems.append(f"Config value 'data.date_formats.{column}': not a date format ({exc}) but received "
-                            f"{fmt!r}")
+    problems += date_format_problems(config.data.date_formats)
     defined = set(known)
     for name, text in derived.items():
         key = f"Config value 'features.derived.{name}'"

@@ -29,7 +29,7 @@ from reportgen.errors import ConfigError
 from reportgen.features import PreparedData, prepare
 from reportgen.highlights import highlights
 from reportgen.kselect import sample_rows, select_k
-from reportgen.memory import give_back
+from reportgen.memory import give_back, out_of_memory
 from reportgen.modelio import assign, export_model, model_digest
 from reportgen.naming import name_segments
 from reportgen.profile import SegmentProfile, profile_segments, segment_map, segment_metrics, segment_silhouettes
@@ -266,8 +266,6 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
         analysis = analyse(config, progress)
         paths, timings = _render_all(config, analysis, out_dir, worker, progress)
     except MemoryError:
-        from reportgen.memory import out_of_memory
-
         raise out_of_memory(config.resolve(config.data.path)) from None
     finally:
         if worker is not None:
@@ -299,8 +297,7 @@ def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: Rende
     with staging(out_dir) as stage:
         try:
             if worker is not None:
-                worker.submit(analysis.result, analysis.customers, [f for f in formats if f in VISUAL], stage,
-                              ctx.generated_at, ctx.template_dir)
+                worker.submit(analysis.result, analysis.customers, stage, ctx.generated_at, ctx.template_dir)
             for fmt in here:
                 with stages.stage(fmt):
                     written += renderer(fmt)(analysis.result, analysis.customers, ctx, stage)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,18 +215,21 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
     return Schema(id_column, tuple(numeric), tuple(categorical), tuple(dates), tuple(ignored), id_unique)
 
 
-def _config_problems(frame: pd.DataFrame, features: FeaturesConfig, id_column: str | None,
-                     date_formats: dict[str, str], known: set[str]) -> list[str]:
-    """Every column the config names that the data lacks (with the closest column), and every date format that
-    is not one, each with its key."""
-    named = {"data.id_column": [] if id_column is None else [id_column], "features.numeric": features.numeric or [],
-             "features.categorical": features.categorical or [], "data.date_formats": list(date_formats)}
+def missing_columns(key: str, named: Iterable[str | None], known: Collection[str],
+                    present: Sequence[str]) -> list[str]:
+    """A problem for each column named under config ``key`` that is not ``known``, with the closest of
+    ``present`` (the data's columns) as a hint."""
     problems = []
-    for key, columns in named.items():
-        for column in (c for c in columns if c not in known):
-            hint = difflib.get_close_matches(str(column), [str(c) for c in frame.columns], n=1)
-            problems.append(f"Config value '{key}': column {column!r} named in the config is not in the data"
-                            + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    for column in (c for c in named if c is not None and c not in known):
+        hint = difflib.get_close_matches(str(column), list(present), n=1)
+        problems.append(f"Config value '{key}': column {column!r} named in the config is not in the data"
+                        + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    return problems
+
+
+def date_format_problems(date_formats: dict[str, str]) -> list[str]:
+    """A problem for each ``data.date_formats`` entry that is not a strftime format pandas accepts."""
+    problems = []
     for column, fmt in date_formats.items():
         try:
             pd.to_datetime(pd.Series(["2000-01-01"]), format=fmt, errors="coerce")
@@ -233,6 +237,17 @@ def _config_problems(frame: pd.DataFrame, features: FeaturesConfig, id_column: s
             problems.append(f"Config value 'data.date_formats.{column}': not a date format ({exc}) but received "
                             f"{fmt!r}")
     return problems
+
+
+def _config_problems(frame: pd.DataFrame, features: FeaturesConfig, id_column: str | None,
+                     date_formats: dict[str, str], known: set[str]) -> list[str]:
+    """Every column the config names that the data lacks (with the closest column), and every date format that
+    is not one, each with its key."""
+    present = [str(c) for c in frame.columns]
+    named = {"data.id_column": [id_column], "features.numeric": features.numeric or [],
+             "features.categorical": features.categorical or [], "data.date_formats": list(date_formats)}
+    problems = [problem for key, columns in named.items() for problem in missing_columns(key, columns, known, present)]
+    return problems + date_format_problems(date_formats)
 
 
 def _format_mismatch(series: pd.Series, column: str, fmt: str) -> str | None:

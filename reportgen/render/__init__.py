@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # importing the result model pulls in pandas; the render process starts before that
+if TYPE_CHECKING:  # the result model loads numpy: the render process is started before anything that heavy
     from reportgen.result import AnalysisResult, CustomerTable
 
 

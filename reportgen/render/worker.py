@@ -33,7 +33,7 @@ def _warm_up(formats: tuple[str, ...]) -> None:
         pdf.warm_up()
 
 
-def _render(conn: Connection, job: dict[str, Any]) -> None:
+def _render(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> None:
     from reportgen.charts import build_charts
     from reportgen.render import RenderContext, renderer
 
@@ -41,7 +41,7 @@ def _render(conn: Connection, job: dict[str, Any]) -> None:
     start = time.perf_counter()
     charts, notes = build_charts(job["result"])
     timings = {"charts": time.perf_counter() - start}
-    if "html" in job["formats"]:
+    if "html" in formats:
         from reportgen.render import vega
 
         # vl-convert runs one job at a time: the page's JavaScript bundles after the charts, in native code,
@@ -50,7 +50,7 @@ def _render(conn: Connection, job: dict[str, Any]) -> None:
     ctx = RenderContext(generated_at=job["generated_at"], template_dir=job["template_dir"], charts=charts,
                         chart_notes=notes)
     paths: list[Path] = []
-    for fmt in sorted(job["formats"], key=lambda f: f != "pdf"):  # the PDF first, while the bundle builds
+    for fmt in sorted(formats, key=lambda f: f != "pdf"):  # the PDF first, while the bundle builds
         conn.send(("stage", fmt))
         start = time.perf_counter()
         paths += renderer(fmt)(job["result"], job["customers"], ctx, job["out_dir"])
@@ -67,7 +67,7 @@ def serve(conn: Connection, formats: tuple[str, ...]) -> None:
         if job is None:
             return
         try:
-            _render(conn, job)
+            _render(conn, job, formats)
         except ReportgenError as exc:
             conn.send(("error", str(exc)))
         except Exception as exc:  # the parent turns this into a clean RenderError
@@ -112,15 +112,14 @@ class RenderWorker:
         self._process.start()
         child.close()
 
-    def submit(self, result: Any, customers: Any, formats: list[str], out_dir: Path, generated_at: str,
-               template_dir: Path | None) -> None:
-        """Hand over the analysis; the worker renders ``formats`` into ``out_dir``."""
+    def submit(self, result: Any, customers: Any, out_dir: Path, generated_at: str, template_dir: Path | None) -> None:
+        """Hand over the analysis; the worker renders its formats into ``out_dir``."""
         from reportgen.render.explorer import page_customers
 
         customers = page_customers(result, customers)  # HTML and PDF never show more than the explorer's rows
         try:
-            self._conn.send({"result": result, "customers": customers, "formats": formats, "out_dir": out_dir,
-                             "generated_at": generated_at, "template_dir": template_dir})
+            self._conn.send({"result": result, "customers": customers, "out_dir": out_dir, "generated_at": generated_at,
+                             "template_dir": template_dir})
         except (BrokenPipeError, EOFError, OSError):
             raise RenderError(self._died()) from None
 
