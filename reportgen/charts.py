@@ -92,7 +92,7 @@ def _map(result: AnalysisResult) -> alt.TopLevelMixin:
     ev = result.segment_map.explained_variance
     color = _segment_color(result)
     color.legend = alt.Legend(title=None, orient="bottom", columns=3, symbolType="circle")
-    return alt.Chart(alt.Data(values=rows)).mark_circle(size=16, opacity=0.7).encode(
+    return alt.Chart(alt.Data(values=rows)).mark_circle(size=16, opacity=1, fillOpacity=0.7).encode(
         x=alt.X("x:Q", title=f"PC1 ({ev[0]:.0%} of variance)", axis=alt.Axis(labels=False, ticks=False)),
         y=alt.Y("y:Q", title=f"PC2 ({ev[1]:.0%} of variance)", axis=alt.Axis(labels=False, ticks=False)),
         color=color, tooltip=["segment:N"]).properties(width=WIDTH, height=320)

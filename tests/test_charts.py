@@ -165,3 +165,12 @@ def test_long_axis_labels_end_in_an_ellipsis() -> None:
     cut = [t for t in texts if t.endswith("…")]
     assert cut and all(long_name.startswith(t[:-1]) and len(t) == LABEL_CHARS for t in cut)
     assert all(s.name in re.findall(r">([^<]*)</text>", svgs["sizes"]) for s in result.segments)
+
+
+def test_map_points_are_translucent_without_a_transparency_group_each(
+        charts: tuple[dict[str, str], dict[str, str]]) -> None:
+    # A mark with `opacity` below 1 becomes its own transparency group in the PDF; a fill opacity does not.
+    circles = re.findall(r"<circle[^>]*>", charts[0]["map"])
+    points = [c for c in circles if 'r="2"' in c]
+    assert len(points) > 100 and all('fill-opacity="0.7"' in c for c in points)
+    assert not any(" opacity=" in c for c in circles)

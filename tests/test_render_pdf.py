@@ -156,3 +156,22 @@ def test_config_appendix_lists_only_what_was_set(result: AnalysisResult, tmp_pat
     block = BeautifulSoup(html, "html.parser").find("pre", class_="config")
     defaults = " ".join(s.get_text() for s in block.select("span.cfg-default"))
     assert "n_init = 10" in defaults and "k_min = 3" not in defaults and "k_min = 3" in block.get_text()
+
+
+def test_html_tokenizer_compiles_each_pattern_once() -> None:
+    import xml.etree.ElementTree as ET
+
+    import tinyhtml5
+    from tinyhtml5 import inputstream
+
+    page = "<table><tr><td class=a>x &amp; y</td><td title='t'>1,234</td></tr></table><p>text <b>bold</b></p>" * 40
+    fixed = inputstream.characters_until_regex
+    assert type(fixed) is not dict  # the PDF renderer replaced the library's cache
+    try:
+        inputstream.characters_until_regex = {}
+        expected = ET.tostring(tinyhtml5.parse(page))
+    finally:
+        inputstream.characters_until_regex = fixed
+    fixed.clear()
+    assert ET.tostring(tinyhtml5.parse(page)) == expected
+    assert 0 < len(fixed) <= 8  # one pattern per character set, not one per run of text

@@ -59,7 +59,7 @@ _EMPTY_PATH = re.compile(r'<path [^>]*(?:d="M0,0h0v0h0Z"|display="none")[^>]*/>'
 # WeasyPrint, which parses path data in Python (the map has a thousand of them).
 _CIRCLE_PATH = re.compile(
     r'<path transform="translate\(([-0-9.e]+),([-0-9.e]+)\)" d="M([0-9.]+),0A\3,\3,0,1,1,-\3,0A\3,\3,0,1,1,\3,0"')
-_NOISE_ATTR = re.compile(r' (?:aria-[a-z]+|role|class|pointer-events)="[^"]*"')
+_NOISE_ATTR = re.compile(r' (?:(?:aria-[a-z]+|role|class|pointer-events)="[^"]*"|opacity="1")')
 
 
 def _scope_ids(svg: str, prefix: str) -> str:
