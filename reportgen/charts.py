@@ -227,6 +227,18 @@ def _chart_set(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], di
     return charts, notes
 
 
+def plan_charts(result: AnalysisResult) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The Vega-Lite spec of every chart of the report and the note shown under each, before any is drawn.
+
+    The specs are kept for :func:`chart_specs` (the HTML report's live charts reuse them).
+    """
+    charts, notes = chart_objects(result)
+    specs = {name: chart_spec(chart) for name, chart in charts.items()}
+    global _drawn
+    _drawn = (weakref.ref(result), specs)
+    return specs, notes
+
+
 def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]]:
     """Draw every chart of the report.
 
@@ -242,12 +254,8 @@ def build_charts(result: AnalysisResult) -> tuple[dict[str, str], dict[str, str]
         ``sizes``, ``heatmap``, ``map``, ``elbow``, ``silhouette_k``, ``silhouette_segments``, and per segment
         ``traits_<id>`` and ``categories_<id>`` (the latter only when the segment has categorical levels).
     """
-    charts, notes = chart_objects(result)
-    specs = {name: chart_spec(chart) for name, chart in charts.items()}
-    svgs = {name: spec_to_svg(name, spec) for name, spec in specs.items()}
-    global _drawn
-    _drawn = (weakref.ref(result), specs)
-    return svgs, notes
+    specs, notes = plan_charts(result)
+    return {name: spec_to_svg(name, spec) for name, spec in specs.items()}, notes
 
 
 def chart_specs(result: AnalysisResult) -> dict[str, dict[str, Any]]:

@@ -138,6 +138,18 @@ def test_fetcher_allows_only_data_and_template_files(tmp_path: Path) -> None:
             fetcher.fetch(url)
 
 
+def test_charts_are_served_by_name_when_the_layout_loads_them(result: AnalysisResult, tmp_path: Path) -> None:
+    svgs, _ = build_charts(result)
+    fetcher = LocalOnlyFetcher([templates_dir()], svgs)
+    response = fetcher.fetch("chart:elbow")
+    assert response.content_type == "image/svg+xml" and response.read().decode() == svgs["elbow"]
+    with pytest.raises(ValueError, match="refused"):
+        fetcher.fetch("chart:no_such_chart")
+    reader = _render(result, tmp_path)
+    text = " ".join(_text(reader, i) for i in range(len(reader.pages)))
+    assert "K (number of segments)" in text and "mean silhouette" in text  # the elbow and silhouette charts' axes
+
+
 def test_config_appendix_lists_only_what_was_set(result: AnalysisResult, tmp_path: Path) -> None:
     """The PDF's effective configuration shows the keys that differ from the defaults; the HTML shows every key,
     defaults in grey."""

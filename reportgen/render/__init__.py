@@ -6,7 +6,7 @@ A renderer writes its files into the (temporary) output folder it is given and r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,9 +21,12 @@ class RenderContext:
 
     generated_at: str  # shown on the cover; never written to JSON/CSV
     template_dir: Path | None = None  # user templates that override the built-in ones
-    charts: dict[str, str] = field(default_factory=dict)  # chart name -> static SVG markup
+    # chart name -> static SVG markup; a mapping that may draw or receive a chart only when it is looked up
+    charts: Mapping[str, str] = field(default_factory=dict)
     chart_notes: dict[str, str] = field(default_factory=dict)  # chart name -> note shown under it
 
+
+CHART_SCHEME = "chart"  # the PDF refers to its charts as chart:<name> (see reportgen.render.context.chart_markup)
 
 Renderer = Callable[["AnalysisResult", "CustomerTable", RenderContext, Path], list[Path]]
 

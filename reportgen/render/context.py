@@ -12,6 +12,7 @@ import json
 import logging
 import mimetypes
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from markupsafe import Markup
 
 from reportgen.changes import DriftThresholds
 from reportgen.config import Config, effective_config
-from reportgen.render import RenderContext
+from reportgen.render import CHART_SCHEME, RenderContext
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
 
@@ -89,16 +90,17 @@ def config_sections(config: dict[str, Any], defaults: dict[str, Any] | None = No
     return sections
 
 
-def chart_markup(svg: str, medium: str) -> Markup:
-    """A chart for the page: inline SVG in HTML, an SVG image in the PDF.
+def chart_markup(name: str, charts: Mapping[str, str], medium: str) -> Markup:
+    """Chart ``name`` for the page: inline SVG in HTML, an SVG image in the PDF.
 
+    The PDF refers to the chart as ``chart:<name>``; its URL fetcher reads the SVG from ``charts`` only when the
+    layout engine loads the image, so the page can be parsed and styled while the charts are still being drawn.
     WeasyPrint reads an ``<img>`` SVG with its XML parser, several times faster than inline SVG going through the
     HTML parser and the CSS cascade; the drawing is the same vector graphic.
     """
     if medium == "pdf":
-        return Markup('<img class="chart-svg" alt="" src="data:image/svg+xml;base64,{}">').format(
-            base64.b64encode(svg.encode("utf-8")).decode("ascii"))
-    return Markup(svg)
+        return Markup('<img class="chart-svg" alt="" src="{}">').format(f"{CHART_SCHEME}:{name}")
+    return Markup(charts[name])
 
 
 def w3c_date(value: str) -> str | None:
@@ -153,7 +155,7 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "accent": safe_color(result.report.accent_color, DEFAULT_ACCENT),
         "page_size": "Letter" if result.report.page_size.lower() == "letter" else "A4",
         "logo": logo_data_uri(result.report.logo),
-        "charts": {name: chart_markup(svg, medium) for name, svg in ctx.charts.items()},
+        "charts": {name: chart_markup(name, ctx.charts, medium) for name in ctx.charts},
         "notes": dict(ctx.chart_notes),
         "segments": segments,
         "colors": {s.id: safe_color(s.color) for s in result.segments},

@@ -131,7 +131,7 @@ def _context(history: History, medium: str, charts: tuple[dict[str, str], dict[s
         "accent": _accent(history), "page_size": "Letter" if last.page_size.lower() == "letter" else "A4",
         "history": history, "first": first, "last": last, "names": list(colors.items()),
         "periods": [_period_view(label, run, colors) for label, run in zip(labels, history.runs, strict=True)],
-        "charts": {name: chart_markup(svg, medium) for name, svg in charts[0].items()}, "notes": charts[1],
+        "charts": {name: chart_markup(name, charts[0], medium) for name in charts[0]}, "notes": charts[1],
     }
 
 
@@ -178,5 +178,5 @@ def render_history(history: History, out_dir: Path, template_dir: Path | None = 
             (stage / "history.html").write_text(html, encoding="utf-8")
         except OSError as exc:
             raise RenderError(f"cannot write {stage / 'history.html'}: {exc.strerror}") from None
-        write_pdf(pdf, stage / "history.pdf", template_dir, "history PDF")
+        write_pdf(pdf, stage / "history.pdf", template_dir, "history PDF", charts[0])
     return [out_dir.resolve() / "history.html", out_dir.resolve() / "history.pdf"]

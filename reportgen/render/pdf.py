@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import weasyprint
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from reportgen.errors import RenderError
-from reportgen.render import RenderContext, register
+from reportgen.errors import RenderError, ReportgenError
+from reportgen.render import CHART_SCHEME, RenderContext, register
 from reportgen.render.context import render_page
 from reportgen.resources import templates_dir
 from reportgen.result import AnalysisResult, CustomerTable
@@ -21,19 +22,24 @@ logger = logging.getLogger(__name__)
 
 
 class LocalOnlyFetcher(URLFetcher):
-    """Fetches ``data:`` URLs and files inside the template folders; refuses everything else.
+    """Fetches the report's charts, ``data:`` URLs and files inside the template folders; refuses everything else.
 
     The report must render offline and must not read arbitrary files a template points at, so a refused URL
-    stops the rendering instead of becoming a silently missing image.
+    stops the rendering instead of becoming a silently missing image. ``chart:<name>`` is the SVG of chart
+    ``name`` in ``charts``, looked up only when the layout engine loads the image.
     """
 
-    def __init__(self, folders: list[Path]) -> None:
+    def __init__(self, folders: list[Path], charts: Mapping[str, str] | None = None) -> None:
         super().__init__(fail_on_errors=True, allowed_protocols=("data", "file"))
         self.folders = [folder.resolve() for folder in folders]
+        self.charts = charts if charts is not None else {}
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        """Fetch ``url`` when it is a ``data:`` URL or a file inside a template folder."""
+        """Fetch ``url`` when it is one of the charts, a ``data:`` URL or a file inside a template folder."""
         parsed = urlparse(url)
+        if parsed.scheme == CHART_SCHEME and parsed.path in self.charts:
+            return URLFetcherResponse(url, self.charts[parsed.path].encode("utf-8"),
+                                      {"Content-Type": "image/svg+xml"})
         if parsed.scheme == "data":
             return super().fetch(url, headers)
         if parsed.scheme == "file":
@@ -75,8 +81,10 @@ def warm_up() -> None:
     weasyprint.HTML(string="<p>reportgen</p>").render()
 
 
-def write_pdf(page: str, path: Path, template_dir: Path | None, what: str) -> None:
-    """Lay out an HTML page with WeasyPrint and write it to ``path``; resources only from the template folders.
+def write_pdf(page: str, path: Path, template_dir: Path | None, what: str,
+              charts: Mapping[str, str] | None = None) -> None:
+    """Lay out an HTML page with WeasyPrint and write it to ``path``; resources only from the template folders,
+    charts (``chart:<name>``) from ``charts``.
 
     Raises
     ------
@@ -86,8 +94,10 @@ def write_pdf(page: str, path: Path, template_dir: Path | None, what: str) -> No
     folders = [templates_dir()] + ([template_dir] if template_dir else [])
     try:
         weasyprint.HTML(string=page, base_url=str(template_dir or templates_dir()),
-                        url_fetcher=LocalOnlyFetcher(folders)).write_pdf(path)
+                        url_fetcher=LocalOnlyFetcher(folders, charts)).write_pdf(path)
     except FatalURLFetchingError as exc:
+        if isinstance(exc.__cause__, ReportgenError):  # a chart that could not be drawn names itself
+            raise exc.__cause__ from None
         raise RenderError(f"{what}: {' '.join(str(exc.__cause__ or exc).split())}") from None
     except OSError as exc:
         raise RenderError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -123,5 +133,5 @@ def render_pdf(result: AnalysisResult, customers: CustomerTable, ctx: RenderCont
     """
     page = render_page(result, ctx, "pdf")
     path = out_dir / FILENAME
-    write_pdf(page, path, ctx.template_dir, "PDF report")
+    write_pdf(page, path, ctx.template_dir, "PDF report", ctx.charts)
     return [path]

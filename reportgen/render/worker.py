@@ -3,37 +3,56 @@
 The rendering libraries take about as long to import and initialise as the analysis libraries, and laying
 out the PDF takes as long as writing a million-row CSV. A fresh interpreter (``spawn``: safe whatever
 threads or native runtimes the parent holds) imports and warms them up while the parent loads and analyses
-the data; when the result is ready it draws the charts and renders HTML and PDF into the staging folder,
-while the parent writes the data formats. Errors come back as messages and are raised in the parent as
-:class:`~reportgen.errors.RenderError`; the parent kills the worker before it removes a staging folder.
+the data; when the result is ready it renders HTML and PDF into the staging folder, while the parent writes
+the data formats. Where it can fork, it forks a chart process (:mod:`reportgen.render.chartproc`) that draws
+the charts and the HTML report while it parses and styles the PDF's page. Errors come back as messages and
+are raised in the parent as :class:`~reportgen.errors.RenderError`; the parent kills the worker (and its chart
+process) before it removes a staging folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import pickle
+import signal
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import RenderError, ReportgenError
+
+if TYPE_CHECKING:
+    from reportgen.render.chartproc import ChartFeed, ChartProcess
 
 VISUAL = ("html", "pdf")  # the formats that need the charts and the layout engine
 
 
-def _warm_up(formats: tuple[str, ...]) -> None:
+def _warm_up(conn: Connection, formats: tuple[str, ...]) -> ChartProcess | None:
+    """Import and initialise the rendering libraries; with a PDF to lay out, fork the chart process first."""
     from reportgen import charts
+    from reportgen.render import chartproc
 
-    charts.warm_up()
+    helper = None
+    if "pdf" in formats and chartproc.can_fork():
+        from reportgen.render import html, pdf  # noqa: F401 - imported once, before the fork, for both processes
+
+        helper = chartproc.ChartProcess(formats, conn)
+        conn.send(("helper", helper.pid))
+    else:
+        charts.warm_up()
     if "pdf" in formats:
         from reportgen.render import pdf
 
         pdf.warm_up()
+    return helper
 
 
 def _render(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> None:
+    """Draw the charts, then render the formats one after the other (no chart process)."""
     from reportgen.charts import build_charts
     from reportgen.render import RenderContext, renderer
 
@@ -58,22 +77,50 @@ def _render(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> 
     conn.send(("done", paths, timings))
 
 
+def _render_beside(conn: Connection, job: dict[str, Any], feed: ChartFeed) -> None:
+    """Lay out the PDF while the chart process draws the charts (and then the HTML report)."""
+    from reportgen.render import RenderContext, renderer
+
+    conn.send(("stage", "charts"))
+    feed.names()  # the chart process's plan: which charts there will be, and the note under each
+    ctx = RenderContext(generated_at=job["generated_at"], template_dir=job["template_dir"], charts=feed,
+                        chart_notes=feed.notes)
+    conn.send(("stage", "pdf"))
+    start = time.perf_counter()
+    paths = renderer("pdf")(job["result"], job["customers"], ctx, job["out_dir"])
+    timings = {"pdf": time.perf_counter() - start}
+    more, drawn = feed.finish()
+    conn.send(("done", paths + more, timings | drawn))
+
+
 def serve(conn: Connection, formats: tuple[str, ...]) -> None:
     """The worker's main loop: warm up, wait for one job, render it, report back."""
+    helper = None
     try:
         with contextlib.suppress(Exception):  # warming up is an optimisation; the render reports real errors
-            _warm_up(formats)
-        job = conn.recv()
+            helper = _warm_up(conn, formats)
+        raw = conn.recv_bytes()
+        job = pickle.loads(raw)
         if job is None:
             return
         try:
-            _render(conn, job, formats)
+            if helper is not None:
+                _render_beside(conn, job, helper.submit(raw))
+            else:
+                _render(conn, job, formats)
         except ReportgenError as exc:
+            if helper is not None:
+                helper.close()  # before the parent hears of the error and removes the staging folder
             conn.send(("error", str(exc)))
         except Exception as exc:  # the parent turns this into a clean RenderError
+            if helper is not None:
+                helper.close()
             conn.send(("error", f"rendering failed: {type(exc).__name__}: {' '.join(str(exc).split())}"))
     except (KeyboardInterrupt, EOFError, BrokenPipeError):  # the parent stopped: leave quietly
         return
+    finally:
+        if helper is not None:
+            helper.close()
 
 
 _prestarted: RenderWorker | None = None
@@ -105,6 +152,7 @@ class RenderWorker:
     def __init__(self, formats: tuple[str, ...]) -> None:
         self.formats = formats
         self._done = False
+        self._helper = 0  # pid of the chart process the worker forked, once it says so
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(target=serve, args=(child, formats), name="reportgen-render",
@@ -130,7 +178,9 @@ class RenderWorker:
                 message = self._conn.recv()
             except (EOFError, OSError):
                 raise RenderError(self._died()) from None
-            if message[0] == "stage":
+            if message[0] == "helper":
+                self._helper = message[1]
+            elif message[0] == "stage":
                 if progress:
                     progress(message[1])
             elif message[0] == "error":
@@ -148,12 +198,19 @@ class RenderWorker:
         """Stop the worker (at once if it is still busy) and reap it; safe to call twice.
 
         A worker that reported its files has nothing left to do but tear its interpreter down; it is not waited for.
+        A busy worker's chart process is killed too, so that neither writes into a folder about to be removed.
         """
         if self._process.is_alive() and not self._done:
-            with contextlib.suppress(BrokenPipeError, OSError):
+            with contextlib.suppress(BrokenPipeError, OSError, EOFError):
+                while self._conn.poll():  # it may have named its chart process since the last wait
+                    message = self._conn.recv()
+                    self._helper = message[1] if message[0] == "helper" else self._helper
                 self._conn.send(None)
             self._process.join(timeout=0.05)
         if self._process.is_alive():
             self._process.kill()
             self._process.join()
+            if self._helper:  # it dies with the worker anyway (Linux); do not let it write in the meantime
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(self._helper, signal.SIGKILL)
         self._conn.close()

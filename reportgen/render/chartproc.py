@@ -1,0 +1,176 @@
+"""The chart process: draws the charts and the HTML report beside the PDF layout.
+
+The render process forks it once it has imported the rendering libraries and before vl-convert starts its
+JavaScript engine (a process with that engine's threads must not fork). Both then receive the same job: this
+process draws every chart and sends each SVG over as soon as it is drawn, then writes the HTML report; the render
+process meanwhile parses and styles the PDF's page and takes each chart (through :class:`ChartFeed`) when the
+layout engine loads it. Drawing the charts and preparing the layout, each a few tenths of a second, overlap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from multiprocessing.connection import Connection, Pipe
+from pathlib import Path
+from typing import Any
+
+from reportgen.errors import RenderError, ReportgenError
+
+
+def can_fork() -> bool:
+    """Whether this platform can fork the chart process (Linux and macOS; elsewhere one process draws all)."""
+    return hasattr(os, "fork")
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this process when the render process dies, whatever killed it."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _draw(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> None:
+    from reportgen.charts import plan_charts
+    from reportgen.render import RenderContext, renderer
+    from reportgen.render.chartsvg import spec_to_svg
+
+    start = time.perf_counter()
+    specs, notes = plan_charts(job["result"])
+    conn.send(("plan", list(specs), notes))
+    svgs: dict[str, str] = {}
+    for name, spec in specs.items():
+        svgs[name] = spec_to_svg(name, spec)
+        conn.send(("chart", name, svgs[name]))
+    timings = {"charts": time.perf_counter() - start}
+    paths: list[Path] = []
+    if "html" in formats:
+        start = time.perf_counter()
+        ctx = RenderContext(generated_at=job["generated_at"], template_dir=job["template_dir"], charts=svgs,
+                            chart_notes=notes)
+        paths = renderer("html")(job["result"], job["customers"], ctx, job["out_dir"])
+        timings["html"] = time.perf_counter() - start
+    conn.send(("done", paths, timings))
+
+
+def _serve(conn: Connection, formats: tuple[str, ...]) -> None:
+    from reportgen.charts import warm_up
+
+    with contextlib.suppress(Exception):  # an optimisation; drawing reports real errors
+        warm_up()
+    job = pickle.loads(conn.recv_bytes())
+    if job is None:
+        return
+    try:
+        _draw(conn, job, formats)
+    except ReportgenError as exc:
+        conn.send(("error", str(exc)))
+    except Exception as exc:
+        conn.send(("error", f"rendering failed: {type(exc).__name__}: {' '.join(str(exc).split())}"))
+
+
+class ChartProcess:
+    """Handle on the forked chart process, held by the render process."""
+
+    def __init__(self, formats: tuple[str, ...], inherited: Connection) -> None:
+        """Fork the chart process; ``inherited`` (the render process's line to the analysis) is closed in the child,
+        so that line still ends when the render process does."""
+        ours, theirs = Pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns into the render process's code
+            code = 0
+            try:
+                _die_with_parent()
+                ours.close()
+                inherited.close()
+                _serve(theirs, formats)
+            except BaseException:  # interrupted, or the render process went away: just leave
+                code = 1
+            finally:
+                os._exit(code)
+        theirs.close()
+        self._conn = ours
+
+    def submit(self, job: bytes) -> ChartFeed:
+        """Send the pickled job; the returned feed yields the charts as they are drawn."""
+        try:
+            self._conn.send_bytes(job)
+        except OSError:  # BrokenPipeError among others: it died before the job came
+            raise RenderError("the chart process ended unexpectedly") from None
+        return ChartFeed(self._conn)
+
+    def close(self) -> None:
+        """Stop the process (at once when it is still working) and reap it; safe to call twice."""
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+            self._conn.close()
+
+
+class ChartFeed(Mapping[str, str]):
+    """Chart name → SVG, read from the chart process as charts are looked up; then its HTML report's files.
+
+    Raises
+    ------
+    RenderError
+        On lookup or :meth:`finish`, when the chart process reports an error or ends unexpectedly.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._names: list[str] | None = None
+        self._svgs: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
+        self._done: tuple[list[Path], dict[str, float]] | None = None
+
+    def _read(self) -> None:
+        try:
+            message = self._conn.recv()
+        except (EOFError, OSError):
+            raise RenderError("the chart process ended unexpectedly") from None
+        if message[0] == "plan":
+            self._names, self.notes = message[1], message[2]
+        elif message[0] == "chart":
+            self._svgs[message[1]] = message[2]
+        elif message[0] == "done":
+            self._done = (message[1], message[2])
+        else:
+            raise RenderError(message[1])
+
+    def names(self) -> list[str]:
+        """The charts that will be drawn, in drawing order (waits for the chart process's plan)."""
+        while self._names is None:
+            self._read()
+        return self._names
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self.names():
+            raise KeyError(name)
+        while name not in self._svgs:
+            self._read()
+        return self._svgs[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def finish(self) -> tuple[list[Path], dict[str, float]]:
+        """Wait for the chart process to finish; the files it wrote and its stage timings."""
+        while self._done is None:
+            self._read()
+        return self._done
