@@ -11,6 +11,7 @@ from pathlib import Path
 import altair as alt
 import numpy as np
 import pytest
+import vl_convert
 
 from reportgen.charts import MAX_POINTS, build_charts, chart_objects, chart_specs, to_svg
 from reportgen.config import load_config
@@ -174,3 +175,14 @@ def test_map_points_are_translucent_without_a_transparency_group_each(
     points = [c for c in circles if 'r="2"' in c]
     assert len(points) > 100 and all('fill-opacity="0.7"' in c for c in points)
     assert not any(" opacity=" in c for c in circles)
+
+
+def test_the_warm_up_chart_is_valid_and_draws() -> None:
+    # The warm-up runs where errors are not reported; an invalid rehearsal chart would silently warm up nothing.
+    from reportgen.render.chartsvg import _rehearsal, warm_up
+
+    spec = _rehearsal()
+    alt.VConcatChart.from_dict({k: v for k, v in spec.items() if k != "config"}, validate=True)
+    warm_up()
+    svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
+    assert svg.count("<text") > 40 and svg.count("<path") > 24  # labels, bars, cells and points were drawn
