@@ -187,3 +187,27 @@ def test_html_tokenizer_compiles_each_pattern_once() -> None:
     fixed.clear()
     assert ET.tostring(tinyhtml5.parse(page)) == expected
     assert 0 < len(fixed) <= 8  # one pattern per character set, not one per run of text
+
+
+def test_the_garbage_collector_is_paused_only_while_laying_out(tmp_path: Path) -> None:
+    import gc
+
+    import weasyprint
+
+    from reportgen.render.pdf import write_pdf
+
+    page = "<p>" + "text " * 20_000 + "</p>" + "<div><span>x</span></div>" * 3_000
+    collections = []
+    gc.callbacks.append(lambda phase, info: collections.append(phase) if phase == "start" else None)
+    try:
+        weasyprint.HTML(string=page).write_pdf(tmp_path / "plain.pdf")
+        unpaused, collections[:] = len(collections), []
+        write_pdf(page, tmp_path / "a.pdf", None, "test PDF")
+        assert gc.isenabled() and unpaused > 20 and len(collections) <= 1
+        gc.disable()
+        write_pdf("<p>x</p>", tmp_path / "b.pdf", None, "test PDF")
+        assert not gc.isenabled()  # a caller's choice is left as it was
+    finally:
+        gc.enable()
+        gc.callbacks.pop()
+    assert len(PdfReader(tmp_path / "a.pdf").pages) == len(PdfReader(tmp_path / "plain.pdf").pages) > 5

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -76,6 +78,23 @@ def _cache_tokenizer_patterns() -> None:
 _cache_tokenizer_patterns()
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while WeasyPrint lays out and draws a document.
+
+    Layout builds hundreds of thousands of objects, which keep setting off collections, and the full ones walk
+    every object of the process; the document stays alive until it is written anyway. Paused, the marketing
+    report's PDF takes 1.60 instead of 1.80 s of CPU for 4 MB more at its peak.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def warm_up() -> None:
     """Initialise fonts and the layout engine once (the first document of a process pays for it)."""
     weasyprint.HTML(string="<p>reportgen</p>").render()
@@ -93,8 +112,9 @@ def write_pdf(page: str, path: Path, template_dir: Path | None, what: str,
     """
     folders = [templates_dir()] + ([template_dir] if template_dir else [])
     try:
-        weasyprint.HTML(string=page, base_url=str(template_dir or templates_dir()),
-                        url_fetcher=LocalOnlyFetcher(folders, charts)).write_pdf(path)
+        with _collector_paused():
+            weasyprint.HTML(string=page, base_url=str(template_dir or templates_dir()),
+                            url_fetcher=LocalOnlyFetcher(folders, charts)).write_pdf(path)
     except FatalURLFetchingError as exc:
         if isinstance(exc.__cause__, ReportgenError):  # a chart that could not be drawn names itself
             raise exc.__cause__ from None
