@@ -7,6 +7,7 @@ Every command is a few lines; the work happens in :mod:`reportgen.pipeline`, :mo
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import signal
 import sys
@@ -132,6 +133,7 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
     prestart(config.output.formats)  # before the analysis libraries load: both processes import at once
     from reportgen.pipeline import build_report
 
+    gc.freeze()  # what the imports made lives until exit: keep it out of the collector's full passes
     progress = None if quiet else (lambda stage: click.echo(f"reportgen: {stage}…", err=True))
     outcome = build_report(config, progress, parallel=True)
     if verbose:
