@@ -12,6 +12,7 @@ the core count.
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from reportgen.config import SegmentationConfig
 from reportgen.errors import AnalysisError
@@ -50,10 +51,16 @@ def _knee(ks: list[int], inertia: list[float]) -> int | None:
     return int(knee) if knee is not None else None
 
 
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """The native thread pools (OpenMP, BLAS), looked up once: each lookup scans every loaded library (4 ms)."""
+    return ThreadpoolController()
+
+
 def _fit(matrix: np.ndarray, k: int, cfg: SegmentationConfig) -> KMeans:
     # Per thread: OpenMP's thread count is a thread-local setting. On near-degenerate data K-Means may find
     # fewer distinct clusters than K; it warns, and that K is ruled out below (an empty segment).
-    with threadpool_limits(1), warnings.catch_warnings():
+    with _threadpools().limit(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return kmeans(k, cfg).fit(matrix)
 
@@ -62,7 +69,7 @@ def _fit_all(matrix: np.ndarray, ks: list[int], cfg: SegmentationConfig) -> list
     workers = min(len(ks), os.cpu_count() or 1, 4)
     if workers < 2:
         return [_fit(matrix, k, cfg) for k in ks]
-    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+    with _threadpools().limit(limits=1), ThreadPoolExecutor(workers) as pool:
         return list(pool.map(lambda k: _fit(matrix, k, cfg), ks))
 
 
