@@ -31,24 +31,31 @@ if TYPE_CHECKING:
 VISUAL = ("html", "pdf")  # the formats that need the charts and the layout engine
 
 
-def _warm_up(conn: Connection, formats: tuple[str, ...]) -> ChartProcess | None:
-    """Import and initialise the rendering libraries; with a PDF to lay out, fork the chart process first."""
-    from reportgen import charts
+def _start_chart_process(conn: Connection, formats: tuple[str, ...]) -> ChartProcess | None:
+    """With a PDF to lay out, fork the chart process (before the chart engine starts: its threads must not be
+    forked); None when the platform cannot fork, and this process draws the charts itself."""
     from reportgen.render import chartproc
 
-    helper = None
-    if "pdf" in formats and chartproc.can_fork():
-        from reportgen.render import html, pdf  # noqa: F401 - imported once, before the fork, for both processes
+    if "pdf" not in formats or not chartproc.can_fork():
+        return None
+    from reportgen import charts  # noqa: F401 - imported once, before the fork, for both processes
+    from reportgen.render import html, pdf  # noqa: F401
 
-        helper = chartproc.ChartProcess(formats, conn)
-        conn.send(("helper", helper.pid))
-    else:
+    helper = chartproc.ChartProcess(formats, conn)
+    conn.send(("helper", helper.pid))
+    return helper
+
+
+def _warm_up(formats: tuple[str, ...], charts_here: bool) -> None:
+    """Initialise the chart engine (when the charts are drawn here) and the layout engine."""
+    if charts_here:
+        from reportgen import charts
+
         charts.warm_up()
     if "pdf" in formats:
         from reportgen.render import pdf
 
         pdf.warm_up()
-    return helper
 
 
 def _render(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> None:
@@ -97,8 +104,10 @@ def serve(conn: Connection, formats: tuple[str, ...]) -> None:
     """The worker's main loop: warm up, wait for one job, render it, report back."""
     helper = None
     try:
-        with contextlib.suppress(Exception):  # warming up is an optimisation; the render reports real errors
-            helper = _warm_up(conn, formats)
+        with contextlib.suppress(Exception):  # both are optimisations; the render reports real errors
+            helper = _start_chart_process(conn, formats)
+        with contextlib.suppress(Exception):
+            _warm_up(formats, charts_here=helper is None)
         raw = conn.recv_bytes()
         job = pickle.loads(raw)
         if job is None:
