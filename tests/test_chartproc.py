@@ -80,7 +80,11 @@ def test_a_killed_chart_process_is_a_render_error_and_leaves_no_debris(tmp_path:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             for worker in _children(os.getpid()):
-                for helper in _children(worker):
+                # A subprocess (the compiler that library lookups run) shows its parent's command line only
+                # between fork and exec: a child that still shows it a moment later is the forked chart process.
+                twins = [pid for pid in _children(worker) if _cmdline(pid) == _cmdline(worker)]
+                time.sleep(0.1)
+                for helper in twins:
                     if _cmdline(helper) == _cmdline(worker):
                         os.kill(helper, signal.SIGKILL)
                         return
