@@ -31,6 +31,7 @@ class DriftThresholds:
         if problems:
             raise ConfigError(problems)
 
+
 @dataclass(frozen=True)
 class FeatureDrift:
     """How far one feature moved from the baseline."""
@@ -45,6 +46,7 @@ class FeatureDrift:
     small_sample: bool
     note: str = ""
 
+
 @dataclass(frozen=True)
 class DriftReport:
     """Per-feature drift and the verdict on the data set as a whole."""
@@ -56,6 +58,7 @@ class DriftReport:
     compared: tuple[str, ...]
     missing: tuple[str, ...]  # in the baseline but not in the data, or the other way round
 
+
 @dataclass(frozen=True)
 class Move:
     """A flow of customers from one segment to a different one."""
@@ -66,6 +69,7 @@ class Move:
     new_name: str
     count: int
     value: float | None
+
 
 @dataclass(frozen=True)
 class Migration:

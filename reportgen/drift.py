@@ -30,12 +30,6 @@ _WEIGHTS = np.r_[0.5, np.ones(QUANTILES - 2), 0.5] / (QUANTILES - 1)
 _METRIC = {"numeric": "wasserstein/σ", "categorical": "jensen-shannon"}
 
 
-
-
-
-
-
-
 def _round(values: Any) -> list[float]:
     # Rounded so the stored summary is identical across platforms; identical data then compares exactly equal.
     return [float(f"{v:.{_DIGITS}g}") for v in np.atleast_1d(np.asarray(values, dtype=float))]

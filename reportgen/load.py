@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from reportgen import memory
 from reportgen.config import DataConfig
 from reportgen.errors import DataError
+from reportgen.schema import LONG_ID_DIGITS
 from reportgen.sniff import (
     PROBE_ROWS,
     clean_names,
@@ -37,8 +38,6 @@ EXTRA_NA = ["-", "N/A", "n/a", "NA", "null", "None", "?"]
 # pandas' own NA strings too: missing cells must not hide (or fake) a zero-padded id column.
 _NA_TOKENS = frozenset([*EXTRA_NA, "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
                         "1.#QNAN", "<NA>", "NULL", "NaN", "nan"])
-# A float holds every integer of up to 15 digits exactly, not every one of 16: longer digit strings are ids.
-LONG_ID_DIGITS = 16
 _DECIMAL_CELL = re.compile(r"(?<![^;\n]) *-?\d+([.,])\d+ *(?![^;\r\n])")
 _NUMBER = r"\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*"
 _FORMATS = {".parquet": "parquet", ".pq": "parquet", ".xlsx": "xlsx", ".csv": "text", ".tsv": "text", ".txt": "text"}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import gc
 import os
 import re
@@ -253,4 +252,4 @@ def give_back() -> None:
     """
     gc.collect()
     with contextlib.suppress(OSError, AttributeError, TypeError):
-        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+        ctypes.CDLL(None).malloc_trim(0)  # the C library is already loaded: no lookup

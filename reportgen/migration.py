@@ -19,10 +19,6 @@ from reportgen.errors import DataError
 LARGEST_MOVES = 3
 
 
-
-
-
-
 def _keys(ids: ArrayLike, segments: ArrayLike, which: str) -> tuple[pd.Index, np.ndarray]:
     raw = pd.Index(np.asarray(ids, dtype=object))
     labels = np.asarray(segments)

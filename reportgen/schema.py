@@ -24,6 +24,9 @@ _CUSTOMER_ID_NAME = re.compile(r"(^|_)id$|^(customer|client|user|member|account)
 # Names of whole numbers that label rather than measure: store_id, order_no, zip_code, CustomerNumber.
 _CODE_NAME = re.compile(r"(^|_)(id|no|number|key|code)$"
                         r"|^(customer|client|user|member|account)_?(id|no|number|key|code)$")
+# A float holds every integer of up to 15 digits exactly, not every one of 16: longer digit strings are ids.
+LONG_ID_DIGITS = 16
+_LONG_ID = re.compile(rf"\d{{{LONG_ID_DIGITS},}}")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y",
                  "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d")
 _NUMERIC_TEXT = re.compile(r"^\s*[-+]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\s*%?\s*$")
@@ -68,7 +71,7 @@ def numeric_text(values: pd.Series) -> pd.Series | None:
     text = text.astype(str)
     if text.empty or text.str.match(_NUMERIC_TEXT).mean() < 0.98:
         return None
-    if text.str.fullmatch(r"\d{16,}").any():  # ids the loader kept as text: as numbers they would lose digits
+    if text.str.fullmatch(_LONG_ID).any():  # ids the loader kept as text: as numbers they would lose digits
         return None
     cleaned = values.astype("string").str.replace(r"[\s$€£¥,%]", "", regex=True)
     # From a nullable string column pandas makes nullable Int64, which refuses the median or mean imputed later.
@@ -142,7 +145,7 @@ def _classify(series: pd.Series, name: str, features: FeaturesConfig) -> tuple[s
         return "numeric", ""
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date", ""
-    if non_null.astype(str).str.fullmatch(r"\d{16,}").all():
+    if non_null.astype(str).str.fullmatch(_LONG_ID).all():
         return "ignored", (f"ids of 16+ digits that repeat ({uniques:,} distinct in {n:,} rows); spreadsheets keep "
                            "15 significant digits, so longer numbers saved from one collide")
     if uniques == n or (uniques > features.max_categories and uniques >= 0.9 * n):

@@ -39,6 +39,7 @@ def label_chars(chars: int) -> dict[str, Any]:
     return {"labelLimit": 0,
             "labelExpr": f"length(datum.label) > {chars} ? slice(datum.label, 0, {chars - 1}) + '…' : datum.label"}
 
+
 CONFIG: dict[str, Any] = {
     "font": "sans-serif",
     "view": {"stroke": None},

@@ -57,8 +57,8 @@ class _RegexCache(dict):
 
     tinyhtml5 2.1 stores each pattern it compiles under the pattern itself instead of the characters it was
     asked for (``characters = cache[key] = regex`` rebinds ``characters`` first), so its cache never hits and
-    every text run recompiles a regular expression: 0.35 s of a 19-page report. Answering misses here builds
-    the same pattern once per character set.
+    every text run recompiles a regular expression (parsing the 19-page marketing report took 0.069 s instead
+    of 0.043 s). Answering misses here builds the same pattern once per character set.
     """
 
     def __missing__(self, key: tuple[object, bool]) -> re.Pattern[str]:
