@@ -189,11 +189,13 @@ def chart_objects(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin],
 
 
 def _chart_set(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], dict[str, str]]:
+    """The charts in the order the report shows them (the chart process draws them in this order while the PDF
+    is laid out page by page)."""
     accent = result.report.accent_color
     sel = result.k_selection
     shown, total = len(_map_points(result)), result.segment_map.total_customers
-    charts: dict[str, alt.TopLevelMixin] = {
-        "sizes": _sizes(result), "heatmap": _heatmap(result), "map": _map(result),
+    charts: dict[str, alt.TopLevelMixin] = {"sizes": _sizes(result), "heatmap": _heatmap(result), "map": _map(result)}
+    k_charts: dict[str, alt.TopLevelMixin] = {
         "elbow": _by_k(result, "inertia", "inertia (within-segment spread)", accent),
         "silhouette_k": _by_k(result, "silhouette", "mean silhouette", accent),
         "silhouette_segments": _silhouette_segments(result),
@@ -211,6 +213,10 @@ def _chart_set(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], di
                 c.allowed for c in sel.candidates) else "."),
         "silhouette_segments": "Mean silhouette per segment; values near 0 mean the segment overlaps its neighbours.",
     }
+    extra_charts, extra_notes = rfm_charts(result)
+    compare, compare_notes = compare_charts(result)
+    charts |= extra_charts | compare
+    notes |= extra_notes | compare_notes
     for s in result.segments:
         if s.stats:
             charts[f"traits_{s.id}"] = _traits(s)
@@ -218,13 +224,7 @@ def _chart_set(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], di
         if s.categories:
             charts[f"categories_{s.id}"] = _categories(s)
             notes[f"categories_{s.id}"] = f"Share of each category level in {s.name} against all customers."
-    extra_charts, extra_notes = rfm_charts(result)
-    charts |= extra_charts
-    notes |= extra_notes
-    compare, compare_notes = compare_charts(result)
-    charts |= compare
-    notes |= compare_notes
-    return charts, notes
+    return charts | k_charts, notes
 
 
 def plan_charts(result: AnalysisResult) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:

@@ -211,3 +211,62 @@ def test_the_garbage_collector_is_paused_only_while_laying_out(tmp_path: Path) -
         gc.enable()
         gc.callbacks.pop()
     assert len(PdfReader(tmp_path / "a.pdf").pages) == len(PdfReader(tmp_path / "plain.pdf").pages) > 5
+
+
+class _RecordingCharts(dict):
+    """Charts that note which WeasyPrint step was under way when each was looked up (or fail on ``failing``)."""
+
+    def __init__(self, svgs: dict[str, str], steps: list[str], failing: str | None = None) -> None:
+        super().__init__(svgs)
+        self.steps, self.failing, self.looked_up = steps, failing, []
+
+    def __getitem__(self, name: str) -> str:
+        if name == self.failing:
+            raise RenderError(f"chart {name!r} could not be drawn")
+        self.looked_up.append((name, self.steps[-1]))
+        return super().__getitem__(name)
+
+
+@pytest.fixture
+def weasyprint_steps() -> list[str]:
+    import logging
+
+    steps: list[str] = ["start"]
+    handler = logging.Handler()
+    handler.emit = lambda record: steps.append(record.getMessage())  # type: ignore[method-assign]
+    progress = logging.getLogger("weasyprint.progress")
+    level = progress.level
+    progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    yield steps
+    progress.removeHandler(handler)
+    progress.setLevel(level)
+
+
+def test_each_chart_is_loaded_when_its_page_is_laid_out(result: AnalysisResult, tmp_path: Path,
+                                                         weasyprint_steps: list[str]) -> None:
+    from reportgen.render.context import render_page
+    from reportgen.render.pdf import write_pdf
+
+    svgs, notes = build_charts(result)
+    charts = _RecordingCharts(svgs, weasyprint_steps)
+    page = render_page(result, RenderContext("2026-11-22", None, charts, notes), "pdf")
+    write_pdf(page, tmp_path / "report.pdf", None, "test PDF", charts)
+    pages = [int(step.rsplit(" ", 1)[1]) for _, step in charts.looked_up if step.startswith("Step 5")]
+    assert len(pages) == len(charts.looked_up) == len(set(charts.looked_up)) > 5  # every chart, once, in layout
+    assert pages == sorted(pages) and pages[-1] > pages[0] + 2  # page by page, not all before the first page
+    assert [name for name, _ in charts.looked_up] == list(svgs)  # the order the chart process draws them in
+    reader = PdfReader(tmp_path / "report.pdf")
+    assert "mean silhouette" in " ".join(_text(reader, i) for i in range(len(reader.pages)))  # drawn all the same
+
+
+def test_a_chart_that_fails_while_laid_out_names_itself(result: AnalysisResult, tmp_path: Path,
+                                                       weasyprint_steps: list[str]) -> None:
+    from reportgen.render.context import render_page
+    from reportgen.render.pdf import write_pdf
+
+    svgs, notes = build_charts(result)
+    charts = _RecordingCharts(svgs, weasyprint_steps, failing="silhouette_k")
+    page = render_page(result, RenderContext("2026-11-22", None, charts, notes), "pdf")
+    with pytest.raises(RenderError, match="chart 'silhouette_k' could not be drawn"):
+        write_pdf(page, tmp_path / "report.pdf", None, "test PDF", charts)

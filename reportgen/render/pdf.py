@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import weasyprint
+import weasyprint.document
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from reportgen.errors import RenderError, ReportgenError
@@ -76,6 +78,55 @@ def _cache_tokenizer_patterns() -> None:
 
 
 _cache_tokenizer_patterns()
+
+
+class _DeferredChart:
+    """A chart image WeasyPrint loads only when the layout first asks for its size.
+
+    WeasyPrint loads every image while it builds the document's boxes, before it lays out the first page, so
+    the layout would wait for the last chart the chart process draws. Deferred, each chart is waited for when
+    the page that shows it is laid out, and the charts are drawn while the earlier pages are laid out. The
+    image loaded, errors included, is the one WeasyPrint would have loaded up front.
+    """
+
+    def __init__(self, load: Callable[[], object]) -> None:
+        self._load: Callable[[], object] | None = load
+        self._image: object = None
+
+    def _loaded(self) -> object:
+        if self._load is not None:
+            self._image, self._load = self._load(), None
+        return self._image
+
+    def get_intrinsic_size(self, image_resolution: float, font_size: float) -> tuple[float | None, ...]:
+        """The chart's intrinsic width, height and ratio (none when it failed to load)."""
+        image = self._loaded()
+        return image.get_intrinsic_size(image_resolution, font_size) if image else (None, None, None)
+
+    def draw(self, stream: object, concrete_width: float, concrete_height: float, style: object) -> None:
+        """Draw the chart (nothing when it failed to load)."""
+        if image := self._loaded():
+            image.draw(stream, concrete_width, concrete_height, style)
+
+
+def _defer_charts() -> None:
+    """Have WeasyPrint's documents load ``chart:`` images as :class:`_DeferredChart` (other URLs as before)."""
+    original = weasyprint.document.original_get_image_from_uri
+    if getattr(original, "defers_charts", False):
+        return
+
+    @functools.wraps(original)
+    def get_image_from_uri(cache: dict, url_fetcher: object, options: object, url: str, *args: object,
+                           **kwargs: object) -> object:
+        if url.startswith(f"{CHART_SCHEME}:") and url not in cache:
+            cache[url] = _DeferredChart(functools.partial(original, {}, url_fetcher, options, url, *args, **kwargs))
+        return original(cache, url_fetcher, options, url, *args, **kwargs)
+
+    get_image_from_uri.defers_charts = True  # type: ignore[attr-defined]
+    weasyprint.document.original_get_image_from_uri = get_image_from_uri
+
+
+_defer_charts()
 
 
 @contextlib.contextmanager
