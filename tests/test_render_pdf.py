@@ -243,21 +243,30 @@ def weasyprint_steps() -> list[str]:
     progress.setLevel(level)
 
 
-def test_each_chart_is_loaded_when_its_page_is_laid_out(result: AnalysisResult, tmp_path: Path,
-                                                         weasyprint_steps: list[str]) -> None:
+def test_each_chart_is_loaded_when_its_page_is_laid_out_and_drawn_from_its_pdf_drawing(
+        result: AnalysisResult, tmp_path: Path, weasyprint_steps: list[str]) -> None:
+    from reportgen.render.chartforms import drawing_from_svg
     from reportgen.render.context import render_page
     from reportgen.render.pdf import write_pdf
 
     svgs, notes = build_charts(result)
     charts = _RecordingCharts(svgs, weasyprint_steps)
+    drawings = _RecordingCharts({name: drawing_from_svg(svg) for name, svg in svgs.items()}, weasyprint_steps)
     page = render_page(result, RenderContext("2026-11-22", None, charts, notes), "pdf")
-    write_pdf(page, tmp_path / "report.pdf", None, "test PDF", charts)
+    write_pdf(page, tmp_path / "report.pdf", None, "test PDF", charts, drawings)
+    assert [name for name, _ in charts.looked_up] == list(svgs)  # once each, in the order the chart process draws
     pages = [int(step.rsplit(" ", 1)[1]) for _, step in charts.looked_up if step.startswith("Step 5")]
-    assert len(pages) == len(charts.looked_up) == len(set(charts.looked_up)) > 5  # every chart, once, in layout
-    assert pages == sorted(pages) and pages[-1] > pages[0] + 2  # page by page, not all before the first page
-    assert [name for name, _ in charts.looked_up] == list(svgs)  # the order the chart process draws them in
+    assert len(pages) == len(svgs) and pages == sorted(pages) and pages[-1] > pages[0] + 2  # page by page
+    assert sorted(name for name, _ in drawings.looked_up) == sorted(svgs)
+    assert {step for _, step in drawings.looked_up} == {"Step 7 - Adding PDF metadata"}  # once all pages are drawn
     reader = PdfReader(tmp_path / "report.pdf")
-    assert "mean silhouette" in " ".join(_text(reader, i) for i in range(len(reader.pages)))  # drawn all the same
+    text = " ".join(_text(reader, i) for i in range(len(reader.pages)))
+    assert "mean silhouette" in text and "K (number of segments)" in text  # chart text stays text
+    forms = {name for p in reader.pages for name, x in (p["/Resources"].get("/XObject") or {}).items()
+             if name.startswith("/i") and x.get_object()["/Subtype"] == "/Form"}  # WeasyPrint names images i...
+    assert len(forms) == len(svgs)  # each chart a form XObject
+    assert all("/Font" in reader.pages[0]["/Resources"]["/XObject"][name].get_object()["/Resources"]
+               for name in forms)  # with its own fonts
 
 
 def test_a_chart_that_fails_while_laid_out_names_itself(result: AnalysisResult, tmp_path: Path,
@@ -270,3 +279,29 @@ def test_a_chart_that_fails_while_laid_out_names_itself(result: AnalysisResult, 
     page = render_page(result, RenderContext("2026-11-22", None, charts, notes), "pdf")
     with pytest.raises(RenderError, match="chart 'silhouette_k' could not be drawn"):
         write_pdf(page, tmp_path / "report.pdf", None, "test PDF", charts)
+
+
+def test_charts_share_one_colour_profile_and_fall_back_to_svg(result: AnalysisResult, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen.render import pdfimages
+
+    assert pdfimages._embedding  # the installed WeasyPrint takes the charts' forms
+    reader = _render(result, tmp_path)
+    xobjects = reader.pages[0]["/Resources"]["/XObject"]
+    profiles = {xobjects[name].get_object()["/Resources"]["/ColorSpace"]["/cs0"][1].idnum
+                for name in xobjects if name.startswith("/i")}
+    assert len(profiles) == 1  # the sRGB profile every chart carries is written once
+    monkeypatch.setattr(pdfimages, "_embedding", False)  # a WeasyPrint without the hook: it draws the SVGs
+    (tmp_path / "svg").mkdir()
+    fallback = _render(result, tmp_path / "svg")
+    assert not [name for name in fallback.pages[0]["/Resources"].get("/XObject", {}) if name.startswith("/i")]
+    assert len(fallback.pages) == len(reader.pages)
+    text = " ".join(_text(fallback, i) for i in range(len(fallback.pages)))
+    assert "mean silhouette" in text and "K (number of segments)" in text
+
+
+def test_a_chart_svg_that_cannot_be_converted_is_a_render_error() -> None:
+    from reportgen.render.chartforms import drawing_from_svg
+
+    with pytest.raises(RenderError, match="could not be converted"):
+        drawing_from_svg("<svg><unclosed")

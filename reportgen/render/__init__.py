@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the result model loads numpy: the render process is started before anything that heavy
+    from reportgen.render.chartforms import ChartDrawing
     from reportgen.result import AnalysisResult, CustomerTable
 
 
@@ -24,6 +25,8 @@ class RenderContext:
     # chart name -> static SVG markup; a mapping that may draw or receive a chart only when it is looked up
     charts: Mapping[str, str] = field(default_factory=dict)
     chart_notes: dict[str, str] = field(default_factory=dict)  # chart name -> note shown under it
+    # chart name -> the chart as a PDF drawing, made beside the layout; None: the PDF converts the SVGs itself
+    chart_drawings: Mapping[str, ChartDrawing] | None = None
 
 
 CHART_SCHEME = "chart"  # the PDF refers to its charts as chart:<name> (see reportgen.render.context.chart_markup)

@@ -14,13 +14,17 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from multiprocessing.connection import Connection, Pipe
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import RenderError, ReportgenError
+
+if TYPE_CHECKING:
+    from reportgen.render.chartforms import ChartDrawing
 
 
 def can_fork() -> bool:
@@ -50,6 +54,13 @@ def _draw(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> No
         svgs[name] = spec_to_svg(name, spec)
         conn.send(("chart", name, svgs[name]))
     timings = {"charts": time.perf_counter() - start}
+    if "pdf" in formats:  # the PDF lays out its pages with the SVGs' sizes and places these drawings last
+        from reportgen.render.chartforms import drawing_from_svg
+
+        start = time.perf_counter()
+        for name, svg in svgs.items():
+            conn.send(("drawing", name, drawing_from_svg(svg)))
+        timings["chart drawings"] = time.perf_counter() - start
     paths: list[Path] = []
     if "html" in formats:
         start = time.perf_counter()
@@ -118,7 +129,11 @@ class ChartProcess:
 
 
 class ChartFeed(Mapping[str, str]):
-    """Chart name → SVG, read from the chart process as charts are looked up; then its HTML report's files.
+    """Chart name → SVG, as the chart process sends them; :attr:`drawings` maps chart name →
+    :class:`~reportgen.render.chartforms.ChartDrawing` the same way; then its HTML report's files.
+
+    A thread reads every message as it comes, so the chart process never waits for the layout to ask for what it
+    sends; a lookup waits for its chart only while it has not come yet.
 
     Raises
     ------
@@ -131,33 +146,50 @@ class ChartFeed(Mapping[str, str]):
         self._names: list[str] | None = None
         self._svgs: dict[str, str] = {}
         self.notes: dict[str, str] = {}
+        self.drawings = _Drawings(self)
         self._done: tuple[list[Path], dict[str, float]] | None = None
+        self._error: str | None = None
+        self._changed = threading.Condition()
+        threading.Thread(target=self._receive, name="chart feed", daemon=True).start()
 
-    def _read(self) -> None:
-        try:
-            message = self._conn.recv()
-        except (EOFError, OSError):
-            raise RenderError("the chart process ended unexpectedly") from None
-        if message[0] == "plan":
-            self._names, self.notes = message[1], message[2]
-        elif message[0] == "chart":
-            self._svgs[message[1]] = message[2]
-        elif message[0] == "done":
-            self._done = (message[1], message[2])
-        else:
-            raise RenderError(message[1])
+    def _receive(self) -> None:
+        while self._done is None and self._error is None:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                message = ("error", "the chart process ended unexpectedly")
+            with self._changed:
+                if message[0] == "plan":
+                    self._names, self.notes = message[1], message[2]
+                elif message[0] == "chart":
+                    self._svgs[message[1]] = message[2]
+                elif message[0] == "drawing":
+                    self.drawings.received[message[1]] = message[2]
+                elif message[0] == "done":
+                    self._done = (message[1], message[2])
+                else:
+                    self._error = message[1]
+                self._changed.notify_all()
+
+    def wait(self, ready: Callable[[], bool]) -> None:
+        """Wait until ``ready()``; raises the chart process's error, or its end before that."""
+        with self._changed:
+            while not ready():
+                if self._error is not None:
+                    raise RenderError(self._error)
+                if self._done is not None:
+                    raise RenderError("the chart process finished without sending everything it planned")
+                self._changed.wait()
 
     def names(self) -> list[str]:
         """The charts that will be drawn, in drawing order (waits for the chart process's plan)."""
-        while self._names is None:
-            self._read()
-        return self._names
+        self.wait(lambda: self._names is not None)
+        return self._names  # type: ignore[return-value]
 
     def __getitem__(self, name: str) -> str:
         if name not in self.names():
             raise KeyError(name)
-        while name not in self._svgs:
-            self._read()
+        self.wait(lambda: name in self._svgs)
         return self._svgs[name]
 
     def __contains__(self, name: object) -> bool:
@@ -171,6 +203,25 @@ class ChartFeed(Mapping[str, str]):
 
     def finish(self) -> tuple[list[Path], dict[str, float]]:
         """Wait for the chart process to finish; the files it wrote and its stage timings."""
-        while self._done is None:
-            self._read()
-        return self._done
+        self.wait(lambda: self._done is not None)
+        return self._done  # type: ignore[return-value]
+
+
+class _Drawings(Mapping[str, "ChartDrawing"]):
+    """The chart process's PDF drawings of the charts, as it sends them."""
+
+    def __init__(self, feed: ChartFeed) -> None:
+        self._feed = feed
+        self.received: dict[str, ChartDrawing] = {}
+
+    def __getitem__(self, name: str) -> ChartDrawing:
+        if name not in self._feed.names():
+            raise KeyError(name)
+        self._feed.wait(lambda: name in self.received)
+        return self.received[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._feed.names())
+
+    def __len__(self) -> int:
+        return len(self._feed.names())

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import weasyprint
-import weasyprint.document
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from reportgen.errors import RenderError, ReportgenError
-from reportgen.render import CHART_SCHEME, RenderContext, register
+from reportgen.render import CHART_SCHEME, RenderContext, pdfimages, register
+from reportgen.render.chartforms import ChartDrawing
 from reportgen.render.context import render_page
 from reportgen.resources import templates_dir
 from reportgen.result import AnalysisResult, CustomerTable
@@ -30,13 +29,16 @@ class LocalOnlyFetcher(URLFetcher):
 
     The report must render offline and must not read arbitrary files a template points at, so a refused URL
     stops the rendering instead of becoming a silently missing image. ``chart:<name>`` is the SVG of chart
-    ``name`` in ``charts``, looked up only when the layout engine loads the image.
+    ``name`` in ``charts``; :mod:`reportgen.render.pdfimages` lays it out and draws it from ``drawings`` (or
+    from the SVG converted on the spot).
     """
 
-    def __init__(self, folders: list[Path], charts: Mapping[str, str] | None = None) -> None:
+    def __init__(self, folders: list[Path], charts: Mapping[str, str] | None = None,
+                 drawings: Mapping[str, ChartDrawing] | None = None) -> None:
         super().__init__(fail_on_errors=True, allowed_protocols=("data", "file"))
         self.folders = [folder.resolve() for folder in folders]
         self.charts = charts if charts is not None else {}
+        self.drawings = drawings
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
         """Fetch ``url`` when it is one of the charts, a ``data:`` URL or a file inside a template folder."""
@@ -80,53 +82,7 @@ def _cache_tokenizer_patterns() -> None:
 _cache_tokenizer_patterns()
 
 
-class _DeferredChart:
-    """A chart image WeasyPrint loads only when the layout first asks for its size.
-
-    WeasyPrint loads every image while it builds the document's boxes, before it lays out the first page, so
-    the layout would wait for the last chart the chart process draws. Deferred, each chart is waited for when
-    the page that shows it is laid out, and the charts are drawn while the earlier pages are laid out. The
-    image loaded, errors included, is the one WeasyPrint would have loaded up front.
-    """
-
-    def __init__(self, load: Callable[[], object]) -> None:
-        self._load: Callable[[], object] | None = load
-        self._image: object = None
-
-    def _loaded(self) -> object:
-        if self._load is not None:
-            self._image, self._load = self._load(), None
-        return self._image
-
-    def get_intrinsic_size(self, image_resolution: float, font_size: float) -> tuple[float | None, ...]:
-        """The chart's intrinsic width, height and ratio (none when it failed to load)."""
-        image = self._loaded()
-        return image.get_intrinsic_size(image_resolution, font_size) if image else (None, None, None)
-
-    def draw(self, stream: object, concrete_width: float, concrete_height: float, style: object) -> None:
-        """Draw the chart (nothing when it failed to load)."""
-        if image := self._loaded():
-            image.draw(stream, concrete_width, concrete_height, style)
-
-
-def _defer_charts() -> None:
-    """Have WeasyPrint's documents load ``chart:`` images as :class:`_DeferredChart` (other URLs as before)."""
-    original = weasyprint.document.original_get_image_from_uri
-    if getattr(original, "defers_charts", False):
-        return
-
-    @functools.wraps(original)
-    def get_image_from_uri(cache: dict, url_fetcher: object, options: object, url: str, *args: object,
-                           **kwargs: object) -> object:
-        if url.startswith(f"{CHART_SCHEME}:") and url not in cache:
-            cache[url] = _DeferredChart(functools.partial(original, {}, url_fetcher, options, url, *args, **kwargs))
-        return original(cache, url_fetcher, options, url, *args, **kwargs)
-
-    get_image_from_uri.defers_charts = True  # type: ignore[attr-defined]
-    weasyprint.document.original_get_image_from_uri = get_image_from_uri
-
-
-_defer_charts()
+pdfimages.install()
 
 
 @contextlib.contextmanager
@@ -152,9 +108,9 @@ def warm_up() -> None:
 
 
 def write_pdf(page: str, path: Path, template_dir: Path | None, what: str,
-              charts: Mapping[str, str] | None = None) -> None:
+              charts: Mapping[str, str] | None = None, drawings: Mapping[str, ChartDrawing] | None = None) -> None:
     """Lay out an HTML page with WeasyPrint and write it to ``path``; resources only from the template folders,
-    charts (``chart:<name>``) from ``charts``.
+    charts (``chart:<name>``) from ``charts`` (SVG), drawn from ``drawings`` when given.
 
     Raises
     ------
@@ -165,7 +121,9 @@ def write_pdf(page: str, path: Path, template_dir: Path | None, what: str,
     try:
         with _collector_paused():
             weasyprint.HTML(string=page, base_url=str(template_dir or templates_dir()),
-                            url_fetcher=LocalOnlyFetcher(folders, charts)).write_pdf(path)
+                            url_fetcher=LocalOnlyFetcher(folders, charts, drawings)).write_pdf(path)
+    except ReportgenError:  # a chart that could not be drawn or converted names itself
+        raise
     except FatalURLFetchingError as exc:
         if isinstance(exc.__cause__, ReportgenError):  # a chart that could not be drawn names itself
             raise exc.__cause__ from None
@@ -204,5 +162,5 @@ def render_pdf(result: AnalysisResult, customers: CustomerTable, ctx: RenderCont
     """
     page = render_page(result, ctx, "pdf")
     path = out_dir / FILENAME
-    write_pdf(page, path, ctx.template_dir, "PDF report", ctx.charts)
+    write_pdf(page, path, ctx.template_dir, "PDF report", ctx.charts, ctx.chart_drawings)
     return [path]

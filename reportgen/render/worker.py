@@ -91,7 +91,7 @@ def _render_beside(conn: Connection, job: dict[str, Any], feed: ChartFeed) -> No
     conn.send(("stage", "charts"))
     feed.names()  # the chart process's plan: which charts there will be, and the note under each
     ctx = RenderContext(generated_at=job["generated_at"], template_dir=job["template_dir"], charts=feed,
-                        chart_notes=feed.notes)
+                        chart_notes=feed.notes, chart_drawings=feed.drawings)
     conn.send(("stage", "pdf"))
     start = time.perf_counter()
     paths = renderer("pdf")(job["result"], job["customers"], ctx, job["out_dir"])
