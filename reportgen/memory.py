@@ -18,6 +18,7 @@ import gc
 import os
 import re
 import resource
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -247,9 +248,11 @@ def give_back() -> None:
     """Collect garbage and hand freed heap memory back to the operating system (glibc's ``malloc_trim``).
 
     Called where a process has finished its heavy work but stays alive: the analysis process while the render
-    process lays out the PDF (at 100,000 customers its resident memory drops by about 45 MB). Elsewhere than
-    glibc this only collects garbage.
+    process lays out the PDF. At 100,000 customers its memory drops from 280 to 234 MB, and to 206 MB with the
+    cleaned table let go and Arrow's pool emptied. Elsewhere than glibc only Python and Arrow give memory back.
     """
     gc.collect()
+    if "pyarrow" in sys.modules:  # Arrow keeps freed buffers in its own allocator's pool
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(None).malloc_trim(0)  # the C library is already loaded: no lookup

@@ -63,13 +63,26 @@ class Analysis:
     result: AnalysisResult
     customers: CustomerTable
     model: dict
-    measure_reference: Callable[[], dict] = field(repr=False)  # computed when written, off the critical path
+    measure_reference: _Once = field(repr=False)  # computed when written, off the critical path
     timings: dict[str, float] = field(default_factory=dict)
 
-    @functools.cached_property
+    @property
     def reference(self) -> dict:
         """Feature statistics a later run measures drift against (``reference.json``)."""
         return self.measure_reference()
+
+
+class _Once:
+    """A computation run at most once, that lets go of its inputs (the cleaned table) once it has run."""
+
+    def __init__(self, func: Callable[..., dict], *args: object) -> None:
+        self._call: Callable[[], dict] | None = functools.partial(func, *args)
+        self._value: dict = {}
+
+    def __call__(self) -> dict:
+        if self._call is not None:
+            self._value, self._call = self._call(), None
+        return self._value
 
 
 @dataclass(frozen=True)
@@ -237,7 +250,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
 
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns, key_features(prepared.frame, prepared.roles, segments))
-    reference = functools.partial(reference_stats, prepared.frame, prepared.numeric, prepared.categorical)
+    reference = _Once(reference_stats, prepared.frame, prepared.numeric, prepared.categorical)
     return Analysis(result, customers, model, reference, stages.timings)
 
 
