@@ -262,7 +262,7 @@ def print_case(summary: dict, old: dict | None = None) -> None:
     if targets["wall_s"] is not None:
         wall_extra += f"   target <= {targets['wall_s']:g} s  {_check(summary['wall_median_s'], targets['wall_s'])}"
     row("wall (process)", summary["wall_median_s"], (old or {}).get("wall_median_s"), extra=wall_extra)
-    rss_extra = "summed PSS of the run and its render process"
+    rss_extra = "summed PSS of every process of the run"
     if targets["peak_rss_mb"] is not None:
         rss_extra += (f"   target <= {_num(targets['peak_rss_mb'], 'MB')}  "
                       f"{_check(summary['peak_tree_pss_mb_max'], targets['peak_rss_mb'])}")
