@@ -305,3 +305,12 @@ def test_a_chart_svg_that_cannot_be_converted_is_a_render_error() -> None:
 
     with pytest.raises(RenderError, match="could not be converted"):
         drawing_from_svg("<svg><unclosed")
+
+
+def test_chart_size_comes_from_the_svg_root_in_any_attribute_order() -> None:
+    from reportgen.render.pdfimages import ChartImage
+
+    svg = '<svg xmlns="http://www.w3.org/2000/svg" height="20" viewBox="0 0 10 20" width="10.5"><g width="3"/></svg>'
+    assert ChartImage("a", {"a": svg}, None, lambda: None).get_intrinsic_size(1, 16) == (10.5, 20.0, 10.5 / 20)
+    with pytest.raises(RenderError, match="chart 'b' has no width and height"):
+        ChartImage("b", {"b": "<svg viewBox='0 0 1 1'/>"}, None, lambda: None).size()

@@ -1,10 +1,11 @@
 """Charts as PDF drawings: vl-convert's own PDF of each chart, kept as plain data for the PDF brief to embed.
 
-WeasyPrint draws an SVG chart element by element in Python, and every letter of its text separately: a
-quarter of the PDF brief's time went into its charts. vl-convert turns the chart's SVG into a PDF page in native
-code instead. :func:`drawing_from_svg` reads that page into a :class:`ChartDrawing` (picklable, so the chart
-process can make it while the render process lays out the pages), and :func:`embed` writes it into the brief as
-a form XObject, fonts and all. Text stays text: it can be selected, searched and extracted.
+WeasyPrint draws an SVG chart element by element in Python, and every letter of its text separately: at 100,000
+customers the 16 charts took 0.55 of the 2.0 s the PDF brief took to lay out and write. vl-convert turns each
+chart's SVG into a PDF page in native code instead (0.03 s a chart, in the chart process).
+:func:`drawing_from_svg` reads that page into a :class:`ChartDrawing` (picklable, so the chart process can make
+it while the render process lays out the pages), and :func:`embed` writes it into the brief as a form XObject,
+fonts and all. Text stays text: it can be selected, searched and extracted.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def drawing_from_svg(svg: str) -> ChartDrawing:
     """
     try:
         document = vl_convert.svg_to_pdf(svg)
-    except Exception as exc:  # vl-convert raises plain ValueErrors
+    except Exception as exc:  # vl-convert raises RuntimeError on an SVG it cannot parse
         raise RenderError(f"a chart could not be converted to PDF: {' '.join(str(exc).split())}") from None
     page = PdfReader(io.BytesIO(document)).pages[0]
     reader = _Reader()

@@ -28,7 +28,8 @@ from reportgen.errors import RenderError
 from reportgen.render import CHART_SCHEME
 from reportgen.render.chartforms import ChartDrawing, drawing_from_svg, embed
 
-_SIZE = re.compile(r'<svg\b[^>]*?\swidth="([\d.]+)(?:px)?"[^>]*?\sheight="([\d.]+)(?:px)?"')
+_ROOT = re.compile(r"<svg\b[^>]*>")
+_LENGTH = {side: re.compile(rf'\s{side}="([\d.]+)(?:px)?"') for side in ("width", "height")}
 _embedding = False  # whether WeasyPrint hands chart images to embed() when it writes the PDF
 
 
@@ -57,10 +58,11 @@ class ChartImage:
     def size(self) -> tuple[float, float]:
         """Width and height in CSS pixels, from the root element of the chart's SVG."""
         if self._size is None:
-            match = _SIZE.search(self._charts[self.name])
-            if not match or not float(match[1]) or not float(match[2]):
-                raise RenderError(f"chart {self.name!r} has no width and height")
-            self._size = (float(match[1]), float(match[2]))
+            root = _ROOT.search(self._charts[self.name])
+            lengths = [_LENGTH[side].search(root[0]) if root else None for side in ("width", "height")]
+            if not all(lengths) or not all(float(length[1]) for length in lengths):  # type: ignore[index]
+                raise RenderError(f"chart {self.name!r} has no width and height in pixels")
+            self._size = (float(lengths[0][1]), float(lengths[1][1]))  # type: ignore[index]
         return self._size
 
     def get_intrinsic_size(self, image_resolution: float, font_size: float) -> tuple[float, float, float]:
