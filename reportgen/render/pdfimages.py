@@ -91,9 +91,9 @@ class ChartImage:
 
 def _chart_images() -> None:
     """Have WeasyPrint's documents load ``chart:`` images as :class:`ChartImage` (other URLs as before)."""
-    original = weasyprint.document.original_get_image_from_uri
-    if getattr(original, "makes_chart_images", False):
-        return
+    original = getattr(weasyprint.document, "original_get_image_from_uri", None)
+    if original is None or getattr(original, "makes_chart_images", False):
+        return  # (None: a WeasyPrint without the hook loads charts through the URL fetcher, as any image)
 
     @functools.wraps(original)
     def get_image_from_uri(cache: dict, url_fetcher: Any, options: Any, url: str, *args: Any, **kwargs: Any) -> Any:
