@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -120,8 +121,14 @@ class _Reader:
         raise RenderError(f"unexpected object in a chart's PDF: {type(value).__name__}")
 
 
+_PLAIN_NAME = re.compile(r"[!-~]*")  # printable ASCII; delimiters and # are escaped
+_DELIMITERS = frozenset(b"<>()[]{}/%#")
+
+
 def _name(text: str) -> bytes:
-    return b"/" + b"".join(chr(c).encode() if 33 <= c <= 126 and chr(c) not in "<>()[]{}/%#" else b"#%02x" % c
+    if _PLAIN_NAME.fullmatch(text) and not _DELIMITERS.intersection(text.encode()):
+        return b"/" + text.encode()
+    return b"/" + b"".join(bytes([c]) if 33 <= c <= 126 and c not in _DELIMITERS else b"#%02x" % c
                            for c in text.encode())
 
 
@@ -132,7 +139,7 @@ def _serialise(value: Any, reference: Callable[[int], bytes]) -> bytes:
     if isinstance(value, Name):
         return _name(value)
     if isinstance(value, dict):
-        return b"<<" + b"".join(_name(key) + b" " + _serialise(item, reference) for key, item in value.items()) + b">>"
+        return b"<<" + b" ".join(_name(key) + b" " + _serialise(item, reference) for key, item in value.items()) + b">>"
     if isinstance(value, list):
         return b"[" + b" ".join(_serialise(item, reference) for item in value) + b"]"
     if isinstance(value, PdfString):
