@@ -187,9 +187,10 @@ def embed(drawing: ChartDrawing, add: Callable[[Any], None], shared: dict[bytes,
 
     for value in drawing.objects:
         if isinstance(value, StreamNode) and not _refers(value.dictionary):
-            key = hashlib.sha256(_stream(value, reference)).digest()
+            written = _stream(value, reference)  # final already: it refers to nothing
+            key = hashlib.sha256(written).digest()
             if key not in shared:
-                shared[key] = _Embedded(lambda value=value: _stream(value, reference), stream=True)
+                shared[key] = _Embedded(lambda written=written: written, stream=True)
                 add(shared[key])
             objects.append(shared[key])
             continue

@@ -2,9 +2,10 @@
 
 The render process forks it once it has imported the rendering libraries and before vl-convert starts its
 JavaScript engine (a process with that engine's threads must not fork). Both then receive the same job: this
-process draws every chart and sends each SVG over as soon as it is drawn, then writes the HTML report; the render
-process meanwhile parses and styles the PDF's page and takes each chart (through :class:`ChartFeed`) when the
-layout engine loads it. Drawing the charts and preparing the layout, each a few tenths of a second, overlap.
+process draws every chart in the order the report shows them and sends each SVG over as soon as it is drawn,
+then each chart's PDF drawing (:mod:`reportgen.render.chartforms`), then writes the HTML report. The render
+process meanwhile lays out the PDF page by page, taking each chart's size (through :class:`ChartFeed`) when its
+page is laid out and the drawings when it writes the file, so drawing and layout overlap.
 """
 
 from __future__ import annotations
@@ -54,13 +55,14 @@ def _draw(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> No
         svgs[name] = spec_to_svg(name, spec)
         conn.send(("chart", name, svgs[name]))
     timings = {"charts": time.perf_counter() - start}
-    if "pdf" in formats:  # the PDF lays out its pages with the SVGs' sizes and places these drawings last
-        from reportgen.render.chartforms import drawing_from_svg
+    # The PDF (always among the formats: the process is forked for it) lays out its pages with the SVGs' sizes
+    # and places these drawings when it writes the file.
+    from reportgen.render.chartforms import drawing_from_svg
 
-        start = time.perf_counter()
-        for name, svg in svgs.items():
-            conn.send(("drawing", name, drawing_from_svg(svg)))
-        timings["chart drawings"] = time.perf_counter() - start
+    start = time.perf_counter()
+    for name, svg in svgs.items():
+        conn.send(("drawing", name, drawing_from_svg(svg)))
+    timings["chart drawings"] = time.perf_counter() - start
     paths: list[Path] = []
     if "html" in formats:
         start = time.perf_counter()

@@ -91,12 +91,11 @@ def config_sections(config: dict[str, Any], defaults: dict[str, Any] | None = No
 
 
 def chart_markup(name: str, charts: Mapping[str, str], medium: str) -> Markup:
-    """Chart ``name`` for the page: inline SVG in HTML, an SVG image in the PDF.
+    """Chart ``name`` for the page: inline SVG in HTML, an image in the PDF.
 
-    The PDF refers to the chart as ``chart:<name>``; its URL fetcher reads the SVG from ``charts`` only when the
-    layout engine loads the image, so the page can be parsed and styled while the charts are still being drawn.
-    WeasyPrint reads an ``<img>`` SVG with its XML parser, several times faster than inline SVG going through the
-    HTML parser and the CSS cascade; the drawing is the same vector graphic.
+    The PDF refers to the chart as ``chart:<name>``, and :mod:`reportgen.render.pdfimages` takes it from
+    ``charts`` only when the page that shows it is laid out, so the page can be parsed, styled and partly laid out
+    while the charts are still being drawn; the PDF then shows the chart's PDF drawing, the same vector graphic.
     """
     if medium == "pdf":
         return Markup('<img class="chart-svg" alt="" src="{}">').format(f"{CHART_SCHEME}:{name}")
