@@ -58,19 +58,22 @@ def _threadpools() -> ThreadpoolController:
 
 
 def _fit(matrix: np.ndarray, k: int, cfg: SegmentationConfig) -> KMeans:
-    # Per thread: OpenMP's thread count is a thread-local setting. On near-degenerate data K-Means may find
-    # fewer distinct clusters than K; it warns, and that K is ruled out below (an empty segment).
-    with _threadpools().limit(limits=1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+    # Per thread: OpenMP's thread count is a thread-local setting.
+    with _threadpools().limit(limits=1):
         return kmeans(k, cfg).fit(matrix)
 
 
 def _fit_all(matrix: np.ndarray, ks: list[int], cfg: SegmentationConfig) -> list[KMeans]:
+    # On near-degenerate data K-Means may find fewer distinct clusters than K; it warns, and that K is ruled out
+    # below (an empty segment). The warning filter is process-wide and ``catch_warnings`` is not thread-safe
+    # (a thread leaving it restores the filters another thread still relies on), so it is set once, here.
     workers = min(len(ks), os.cpu_count() or 1, 4)
-    if workers < 2:
-        return [_fit(matrix, k, cfg) for k in ks]
-    with _threadpools().limit(limits=1), ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda k: _fit(matrix, k, cfg), ks))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if workers < 2:
+            return [_fit(matrix, k, cfg) for k in ks]
+        with _threadpools().limit(limits=1), ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda k: _fit(matrix, k, cfg), ks))
 
 
 def _candidate(matrix: np.ndarray, model: KMeans, silhouette: float, cfg: SegmentationConfig) -> KCandidate:
