@@ -20,8 +20,8 @@ import pandas as pd
 from reportgen.config import TransactionsConfig
 from reportgen.errors import DataError
 
-ROLES = ("customer", "invoice", "timestamp", "quantity", "unit_price", "amount", "margin", "product", "channel",
-         "country")
+ROLES = ("customer", "invoice", "timestamp", "quantity", "unit_price", "amount", "product", "channel", "country",
+         "margin")
 _ALIASES = {
     "customer": "customeruniqueid customerid customer customerno customernumber customercode custid custno client "
                 "clientid clientno clientnumber userid memberid membernumber buyerid accountid accountnumber "
@@ -79,10 +79,10 @@ class LogColumns:
     quantity: str | None = None
     unit_price: str | None = None
     amount: str | None = None
-    margin: str | None = None
     product: str | None = None
     channel: str | None = None
     country: str | None = None
+    margin: str | None = None
 
 
 def _norm(name: str) -> str:

@@ -83,6 +83,8 @@ def detect_format(con: duckdb.DuckDBPyConnection, values: list[str], column: str
         if swapped(fmt) in CANDIDATES and swapped(fmt) != fmt:
             how += (", month first: some values have a day above 12 second" if fmt.index("%m") < fmt.index("%d")
                     else ", day first: some values have a day above 12 first")
+        elif "%d" in fmt and "%m" in fmt and fmt.index("%d") < fmt.index("%m"):
+            how += ", day first (the order dates with dots are written in)"
         return DateFormat(fmt, how)
     # Day and month both ≤ 12 in every sampled value: the whole column decides.
     month_first = fmt if fmt.index("%m") < fmt.index("%d") else swapped(fmt)

@@ -171,9 +171,14 @@ def _decoded_lines(raw: IO[bytes], encoding: str) -> Iterator[str]:
 
 
 def _split(line: str, source: LogSource) -> list[str]:
-    """The cells of one line of an aligned file: split on runs of spaces, or cut at the column starts."""
-    if source.layout == "aligned":
-        return line.split()
+    """The cells of one line of an aligned file: split on runs of spaces, or cut at the column starts.
+
+    A fixed-width line with as many runs of non-spaces as columns is split on the spaces too, so a value wider than
+    those of the sample (read when the columns were found) is still read whole.
+    """
+    cells = line.split()
+    if source.layout == "aligned" or len(cells) == len(source.boundaries):
+        return cells
     edges = [*source.boundaries, None]
     return [line[a:b].strip() for a, b in zip(edges, edges[1:], strict=False)]
 

@@ -1,0 +1,155 @@
+"""Order logs of other shapes, recognised without a config: the shared Superstore and retail logs, checked
+customer by customer against an independent pandas computation, and one log written as whitespace-aligned text,
+Excel and Parquet giving the same customers.csv as its CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from reportgen.cli import main
+from reportgen.config import DataConfig, TransactionsConfig
+from reportgen.logdates import detect_format
+from reportgen.transactions import aggregate_log, log_mapping, looks_like_log
+
+
+def _run(path: Path, out: Path, *more: str) -> pd.DataFrame:
+    """``reportgen run`` with no config; the customers.csv it writes."""
+    result = CliRunner().invoke(main, ["run", str(path), "--window", "all", "--formats", "csv,json", "-o", str(out),
+                                       *more])
+    assert result.exit_code == 0, result.output
+    return pd.read_csv(out / "customers.csv", dtype={"customer_id": str})
+
+
+def _expected(lines: pd.DataFrame, customer: str, day: pd.Series, order: pd.Series, amount: str) -> pd.DataFrame:
+    """Frequency, recency and monetary the README's rules give, computed with pandas alone: exact duplicate lines
+    dropped, an order is an invoice (or a customer's day), recency counts from the day after the last line."""
+    kept = lines.assign(_day=day, _order=order).loc[~lines.duplicated()]
+    as_of = kept["_day"].max() + pd.Timedelta(days=1)
+    per = kept.groupby(customer).agg(frequency=("_order", "nunique"), last=("_day", "max"),
+                                     monetary=(amount, "sum"))
+    per["recency_days"] = (as_of - per["last"]).dt.days
+    return per.drop(columns="last").sort_index()
+
+
+def _compare(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    got = got.set_index("customer_id").sort_index()
+    assert list(got.index) == list(expected.index)
+    assert (got["frequency"].to_numpy() == expected["frequency"].to_numpy()).all()
+    assert (got["recency_days"].to_numpy() == expected["recency_days"].to_numpy()).all()
+    np.testing.assert_allclose(got["monetary"].to_numpy(), expected["monetary"].to_numpy(), rtol=0, atol=1e-6)
+
+
+def test_superstore_zero_config_matches_pandas(datasets_dir: Path, tmp_path: Path) -> None:
+    path = datasets_dir / "superstore.csv"
+    got = _run(path, tmp_path / "out")
+    lines = pd.read_csv(path, encoding="cp1252", dtype=str)
+    day = pd.to_datetime(lines["Order Date"], format="%m/%d/%Y")
+    lines["Sales"] = lines["Sales"].astype(float)
+    expected = _expected(lines, "Customer ID", day, lines["Order ID"], "Sales")
+    assert len(got) == len(expected) == 793
+    _compare(got, expected)
+    # Profit is kept as the margin feature, summed per customer.
+    profit = lines.assign(Profit=lines["Profit"].astype(float)).groupby("Customer ID")["Profit"].sum().sort_index()
+    np.testing.assert_allclose(got.set_index("customer_id").sort_index()["margin"], profit, atol=1e-6)
+
+
+def test_retail_log_without_invoices_matches_pandas(datasets_dir: Path, tmp_path: Path) -> None:
+    path = datasets_dir / "retail_transactions.csv"
+    assert looks_like_log(path, DataConfig(), TransactionsConfig())
+    got = _run(path, tmp_path / "out")
+    lines = pd.read_csv(path, dtype=str)
+    day = pd.to_datetime(lines["trans_date"], format="%d-%b-%y")
+    lines["tran_amount"] = lines["tran_amount"].astype(float)
+    # No invoice column: an order is a customer's purchases on one day.
+    expected = _expected(lines, "customer_id", day, day, "tran_amount")
+    assert len(got) == len(expected) == 6889
+    _compare(got, expected)
+    summary = (tmp_path / "out" / "summary.json").read_text(encoding="utf-8")
+    assert "an order is a customer's purchases on one day" in summary
+
+
+def test_customer_tables_are_not_taken_for_logs(datasets_dir: Path) -> None:
+    for name in ("marketing_campaign.csv", "bank_churners.csv", "shop_customer_data.csv", "Mall_Customers.csv"):
+        assert not looks_like_log(datasets_dir / name, DataConfig(), TransactionsConfig()), name
+    # --input customers still forces a table.
+    assert not looks_like_log(datasets_dir / "retail_transactions.csv", DataConfig(input="customers"),
+                              TransactionsConfig())
+
+
+def test_init_says_which_column_plays_which_role(datasets_dir: Path) -> None:
+    cols, reasons = log_mapping(datasets_dir / "superstore.csv", DataConfig(), TransactionsConfig())
+    assert (cols.customer, cols.invoice, cols.timestamp, cols.amount, cols.margin) == (
+        "Customer ID", "Order ID", "Order Date", "Sales", "Profit")
+    assert any(line.startswith("amount: column 'Sales'") for line in reasons)
+
+
+@pytest.fixture(scope="module")
+def subset(datasets_dir: Path) -> pd.DataFrame:
+    """The first 1,500 Superstore lines, as text, with the columns a log needs (names and values with spaces)."""
+    lines = pd.read_csv(datasets_dir / "superstore.csv", encoding="cp1252", dtype=str, nrows=1500)
+    return lines[["Order ID", "Order Date", "Customer ID", "Product ID", "Sales", "Quantity", "Profit"]]
+
+
+def test_aligned_xlsx_and_parquet_copies_give_the_same_customers(subset: pd.DataFrame, tmp_path: Path) -> None:
+    csv_path = tmp_path / "log.csv"
+    subset.to_csv(csv_path, index=False, encoding="cp1252")
+    aligned = tmp_path / "log.txt"  # fixed-width: 'Order Date' holds a space
+    aligned.write_text(subset.to_string(index=False) + "\n", encoding="utf-16")
+    typed = subset.assign(**{"Order Date": pd.to_datetime(subset["Order Date"], format="%m/%d/%Y"),
+                             "Sales": subset["Sales"].astype(float), "Quantity": subset["Quantity"].astype(int),
+                             "Profit": subset["Profit"].astype(float)})
+    xlsx, parquet = tmp_path / "log.xlsx", tmp_path / "log.parquet"
+    typed.to_excel(xlsx, index=False)
+    typed.to_parquet(parquet, index=False)
+    compact = tmp_path / "compact.txt"  # runs of spaces, no value holding a space
+    compact.write_text(subset.rename(columns=lambda c: c.replace(" ", "_")).to_string(index=False), encoding="utf-8")
+    reference = (_run(csv_path, tmp_path / "csv"), (tmp_path / "csv" / "customers.csv").read_bytes())
+    assert len(reference[0]) == subset["Customer ID"].nunique()
+    for path in (aligned, xlsx, parquet, compact):
+        _run(path, tmp_path / path.name.replace(".", "_"))
+        assert (tmp_path / path.name.replace(".", "_") / "customers.csv").read_bytes() == reference[1], path.name
+
+
+def test_integer_dates_and_dollar_values(tmp_path: Path) -> None:
+    """A CDNOW-like whitespace log: integer dates, a dollar_value amount, no invoice, a return as a negative amount."""
+    path = tmp_path / "cdnow.txt"
+    path.write_text("customer_id     date  cds  dollar_value\n"
+                    "          1 19970101    1         11.77\n"
+                    "          1 19970101    2         10.00\n"
+                    "          1 19970118    2         29.33\n"
+                    "          2 19970102    1         12.00\n"
+                    "          2 19970302    1        -12.00\n"
+                    "          2 19970402    3         40.00\n", encoding="utf-8")
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    frame = result.customers.set_index("customer_id")
+    assert frame.loc["1", "frequency"] == 2 and frame.loc["1", "monetary"] == pytest.approx(51.10)
+    assert frame.loc["2", "frequency"] == 2 and frame.loc["2", "monetary"] == pytest.approx(40.00)
+    assert frame.loc["1", "recency_days"] == (pd.Timestamp("1997-04-03") - pd.Timestamp("1997-01-18")).days
+    assert result.reconciliation[-1].detail.startswith("1 of them returns")
+    assert any("YYYYMMDD" in note for note in result.notes)
+
+
+@pytest.mark.parametrize(("values", "expected", "said"), [
+    (["3/1/2014", "13/1/2014"], "%d/%m/%Y", "day first"),
+    (["1/3/2014", "1/13/2014"], "%m/%d/%Y", "month first"),
+    (["11-Feb-13", "01-Mar-12"], "%d-%b-%y", "DD-Mon-YY"),
+    (["1/3/14", "2/5/14"], "%m/%d/%y", "assumed"),
+    (["03.01.2014", "04.02.2014"], "%d.%m.%Y", "day first"),
+    (["2014-01-03 10:00", "2014-02-01"], None, "ISO"),
+])
+def test_date_formats_from_the_values(values: list[str], expected: str | None, said: str) -> None:
+    with duckdb.connect() as con:
+        found = detect_format(con, values, "d", lambda fmt: 0)
+    assert found.format == expected and said in found.note
+
+
+def test_ambiguous_sample_is_decided_by_the_whole_column() -> None:
+    with duckdb.connect() as con:
+        found = detect_format(con, ["1/3/2014", "2/4/2014"], "d", lambda fmt: 0 if fmt == "%d/%m/%Y" else 5)
+    assert found.format == "%d/%m/%Y" and "day first" in found.note
