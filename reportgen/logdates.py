@@ -97,6 +97,7 @@ def detect_format(con: duckdb.DuckDBPyConnection, values: list[str], column: str
         return DateFormat(day_first, f"dates: column {column!r} read as {_label(day_first)} ({day_first}), "
                                      "day first: some values have a day above 12 first")
     chosen = month_first if "/" in fmt else day_first
+    first = "month" if chosen == month_first else "day"
     return DateFormat(chosen, f"dates: column {column!r} read as {_label(chosen)} ({chosen}); no value has a number "
-                              f"above 12 that would tell day from month, so {'month' if chosen == month_first else 'day'}"
-                              f" first was assumed (set transactions.timestamp_format = '{swapped(chosen)}' if not)")
+                              f"above 12 that would tell day from month, so {first} first was assumed (set "
+                              f"transactions.timestamp_format = '{swapped(chosen)}' if not)")

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -180,7 +181,7 @@ def _split(line: str, source: LogSource) -> list[str]:
     if source.layout == "aligned" or len(cells) == len(source.boundaries):
         return cells
     edges = [*source.boundaries, None]
-    return [line[a:b].strip() for a, b in zip(edges, edges[1:], strict=False)]
+    return [line[a:b].strip() for a, b in pairwise(edges)]
 
 
 def _aligned(path: Path, lines: list[str], data: DataConfig, gz: bool, encoding: str,
