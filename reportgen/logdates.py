@@ -67,14 +67,14 @@ def detect_format(con: duckdb.DuckDBPyConnection, values: list[str], column: str
     distinct = sorted(set(values))[:20000]
     if not distinct:
         return DateFormat(None, f"dates: column {column!r} has no values in the sample; read as ISO dates")
-    checks = ["count(*) FILTER (TRY_CAST(v AS TIMESTAMP) IS NULL OR year(TRY_CAST(v AS TIMESTAMP)) NOT BETWEEN "
-              "1900 AND 2100)"]
-    checks += [f"count(*) FILTER (year(TRY_STRPTIME(v, '{f}')) IS NULL OR year(TRY_STRPTIME(v, '{f}')) NOT "
-               "BETWEEN 1900 AND 2100)" for f in CANDIDATES]
-    failed = con.execute(f"SELECT {', '.join(checks)} FROM (SELECT unnest(?::VARCHAR[]) AS v)", [distinct]).fetchone()
-    if failed[0] == 0:
+    def failures(parsed: list[str]) -> tuple[int, ...]:
+        checks = [f"count(*) FILTER (year({p}) IS NULL OR year({p}) NOT BETWEEN 1900 AND 2100)" for p in parsed]
+        return con.execute(f"SELECT {', '.join(checks)} FROM (SELECT unnest(?::VARCHAR[]) AS v)", [distinct]).fetchone()
+
+    if failures(["TRY_CAST(v AS TIMESTAMP)"])[0] == 0:
         return DateFormat(None, f"dates: column {column!r} read as ISO dates (YYYY-MM-DD[ HH:MM[:SS]])")
-    fitting = [f for f, n in zip(CANDIDATES, failed[1:], strict=True) if n == 0]
+    failed = failures([f"TRY_STRPTIME(v, '{f}')" for f in CANDIDATES])
+    fitting = [f for f, n in zip(CANDIDATES, failed, strict=True) if n == 0]
     if not fitting:
         return None
     fmt = fitting[0]

@@ -53,6 +53,7 @@ class LogSource:
     layout: str = "delimited"  # delimited | aligned | fixed | xlsx | parquet
     boundaries: tuple[int, ...] = ()  # column starts of a fixed-width file
     types: dict[str, str] = field(default_factory=dict)
+    decimal: str = "."
 
     @property
     def converted(self) -> bool:
@@ -129,11 +130,25 @@ def open_log(path: Path, data: DataConfig, workdir: Path | None, notes: list[str
         rows = list(csv.reader(lines, delimiter=sep))
         names = clean_names(path, rows[0] if rows else [], notes)
         source = LogSource(path, path, "text", names, _frame(names, rows[1:]), sep, gz, encoding)
+    source = _decimal(source, data, notes)
     if workdir is None:
         return source
     if source.layout == "delimited" and codecs.lookup(encoding).name == "utf-8":
         return source  # DuckDB reads UTF-8 text in place (a UTF-8 BOM sits in the skipped header line)
     return convert_text(source, encoding, workdir, notes)
+
+
+def _decimal(source: LogSource, data: DataConfig, notes: list[str]) -> LogSource:
+    """The decimal mark: as configured, else a comma when the sample's decimal numbers mostly use one (a text file
+    not separated by commas)."""
+    if data.decimal or (source.layout == "delimited" and source.sep == ","):
+        return replace(source, decimal=data.decimal or ".")
+    cells = pd.Series(source.sample.to_numpy().ravel(), dtype=object).dropna().astype(str)
+    commas, points = cells.str.fullmatch(r"-?\d+,\d+").sum(), cells.str.fullmatch(r"-?\d+\.\d+").sum()
+    if commas > points:
+        notes.append("decimal: ','")
+        return replace(source, decimal=",")
+    return source
 
 
 def convert_text(source: LogSource, encoding: str, workdir: Path, notes: list[str]) -> LogSource:

@@ -60,7 +60,7 @@ def lines_sql(source: LogSource, cols: LogColumns, timestamp_format: str | None,
 
     def number(column: str) -> str:
         value = raw(column)
-        if data.decimal == "," and not parquet:
+        if (data.decimal or source.decimal) == "," and not parquet:
             value = f"replace({value}, ',', '.')"
         return f"TRY_CAST({value} AS DOUBLE)"
 

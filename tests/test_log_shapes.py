@@ -153,3 +153,19 @@ def test_ambiguous_sample_is_decided_by_the_whole_column() -> None:
     with duckdb.connect() as con:
         found = detect_format(con, ["1/3/2014", "2/4/2014"], "d", lambda fmt: 0 if fmt == "%d/%m/%Y" else 5)
     assert found.format == "%d/%m/%Y" and "day first" in found.note
+
+
+def test_semicolon_log_with_decimal_commas_in_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes("Client ID;Purchase Date;Article;Total Amount\r\n"
+                     "A7;03.01.2014;Café crème;12,50\r\n"
+                     "A7;15.01.2014;Thé “vert”;7,25\r\n"
+                     "B2;04.02.2014;Café;1,00\r\n"
+                     "B2;04.02.2014;Café;0,00\r\n".encode("cp1252"))
+    assert looks_like_log(path, DataConfig(), TransactionsConfig())
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    frame = result.customers.set_index("customer_id")
+    assert frame["monetary"].to_dict() == pytest.approx({"A7": 19.75, "B2": 1.0})
+    assert frame["frequency"].to_dict() == {"A7": 2, "B2": 1}
+    assert ("zero or missing amount", 1) in [(c.label, c.count) for c in result.reconciliation]
+    assert "decimal: ','" in result.notes and "encoding: cp1252" in result.notes
