@@ -36,7 +36,7 @@ _ALIASES = {
     "amount": "amount linetotal lineamount revenue sales total value tranamount transactionamount txnamount "
               "trxamount amt salesamount saleamount totalamount totalprice totalsales netsales netamount "
               "dollarvalue paymentvalue ordervalue ordertotal orderamount purchaseamount invoiceamount spend "
-              "amountpaid itemtotal subtotal",
+              "amountpaid itemtotal subtotal totalcost",
     "margin": "profit margin grossprofit grossmargin netprofit profitamount contribution",
     "product": "stockcode sku productid product productcode itemid itemcode item articleid articleno",
     "channel": "channel saleschannel",
@@ -146,6 +146,12 @@ def _roles(columns: list[str], cfg: TransactionsConfig,
                 why[role] = f"{kind} for the {role.replace('_', ' ')}{numbers}"
         if found[role]:
             taken.add(found[role])  # type: ignore[arg-type]
+    if not found["customer"] and not cfg.customer:
+        # No id column: a customer's name is what tells customers apart (the 'Customer_Name' of some exports).
+        named = next((c for c in columns if c not in taken and "name" in words(c)
+                      and set(words(c)) & _WORDS["customer"][0]), None)
+        if named:
+            found["customer"], why["customer"] = named, "no customer id column; the customer's name tells them apart"
     if not found["amount"] and found["unit_price"] and not found["quantity"] and not cfg.unit_price:
         # A price without a quantity is what each line (one order or one item) cost: its amount.
         found["amount"], found["unit_price"] = found["unit_price"], None

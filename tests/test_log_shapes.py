@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from reportgen.cli import main
 from reportgen.config import DataConfig, TransactionsConfig
 from reportgen.logdates import detect_format
-from reportgen.transactions import aggregate_log, log_mapping, looks_like_log
+from reportgen.transactions import aggregate_log, detect_log_columns, log_mapping, looks_like_log
 
 
 def _run(path: Path, out: Path, *more: str) -> pd.DataFrame:
@@ -169,3 +169,23 @@ def test_semicolon_log_with_decimal_commas_in_cp1252(tmp_path: Path) -> None:
     assert frame["frequency"].to_dict() == {"A7": 2, "B2": 1}
     assert ("zero or missing amount", 1) in [(c.label, c.count) for c in result.reconciliation]
     assert "decimal: ','" in result.notes and "encoding: cp1252" in result.notes
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (["Transaction_ID", "Date", "Customer_Name", "Product", "Total_Items", "Total_Cost"],
+     {"customer": "Customer_Name", "invoice": "Transaction_ID", "timestamp": "Date", "amount": "Total_Cost"}),
+    (["order_id", "customer_unique_id", "customer_id", "order_purchase_timestamp", "payment_value"],
+     {"customer": "customer_unique_id", "invoice": "order_id", "timestamp": "order_purchase_timestamp",
+      "amount": "payment_value"}),
+    (["event_time", "event_type", "product_id", "price", "user_id"],
+     {"customer": "user_id", "invoice": None, "timestamp": "event_time", "amount": "price"}),
+    (["Invoice", "StockCode", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"],
+     {"customer": "Customer ID", "invoice": "Invoice", "timestamp": "InvoiceDate", "quantity": "Quantity",
+      "unit_price": "Price", "amount": None}),
+    (["custId", "txnDate", "shipDate", "netSales", "grossProfit"],
+     {"customer": "custId", "timestamp": "txnDate", "amount": "netSales", "margin": "grossProfit"}),
+])
+def test_log_columns_of_common_exports(header: list[str], expected: dict[str, str | None]) -> None:
+    cols = detect_log_columns(header, TransactionsConfig())
+    assert cols is not None
+    assert {role: getattr(cols, role) for role in expected} == expected
