@@ -64,6 +64,10 @@ _WORDS: dict[str, tuple[set[str], set[str], bool]] = {  # role: (words, excluded
     "product": ({"product", "sku", "stock", "item", "article"}, {"name", "description", "category", "desc"},
                 True),
 }
+_MEANING = {"customer": "a customer id", "invoice": "an invoice or order id", "timestamp": "the date of a line",
+            "quantity": "a quantity", "unit_price": "a unit price", "amount": "a line amount",
+            "margin": "a profit or margin", "product": "a product code", "channel": "a sales channel",
+            "country": "a country"}
 _NUMERIC_ROLES = ("quantity", "unit_price", "amount", "margin")
 _NUMBER = re.compile(r"\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*")
 MIN_REPEATED = 0.01  # share of sampled lines whose customer id occurs on an earlier line, for a log
@@ -141,9 +145,9 @@ def _roles(columns: list[str], cfg: TransactionsConfig,
                 (c for c in columns if _by_words(role, c) and usable(role, c)), None)
             found[role] = exact or fuzzy
             if found[role]:
-                kind = "a common name" if exact else "its words"
-                numbers = " and it holds numbers" if role in _NUMERIC_ROLES and sample is not None else ""
-                why[role] = f"{kind} for the {role.replace('_', ' ')}{numbers}"
+                kind = "a common name for" if exact else "its name's words say"
+                numbers = ", and it holds numbers" if role in _NUMERIC_ROLES and sample is not None else ""
+                why[role] = f"{kind} {_MEANING[role]}{numbers}"
         if found[role]:
             taken.add(found[role])  # type: ignore[arg-type]
     if not found["customer"] and not cfg.customer:
