@@ -70,6 +70,8 @@ _MEANING = {"customer": "a customer id", "invoice": "an invoice or order id", "t
             "country": "a country"}
 _NUMERIC_ROLES = ("quantity", "unit_price", "amount", "margin")
 _NUMBER = re.compile(r"\s*[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?\s*")
+# Money as people type it: a currency sign, thousands separators, a negative in parentheses ($1,234.50, (12.00) €).
+_MONEY = re.compile(r"\s*\(?\s*[-+]?\s*[$€£¥₹]?\s*[-+]?(\d{1,3}([,. \u00a0']\d{3})+|\d+)([.,]\d+)?\s*[$€£¥₹]?\s*\)?\s*")
 MIN_REPEATED = 0.01  # share of sampled lines whose customer id occurs on an earlier line, for a log
 
 
@@ -107,7 +109,16 @@ def _numeric(sample: pd.DataFrame | None, column: str) -> tuple[bool, int]:
     cells = cells[cells.str.strip() != ""]
     if cells.empty:
         return True, 0
-    return bool(cells.str.fullmatch(_NUMBER).mean() >= 0.95), len(cells)
+    return bool((cells.str.fullmatch(_NUMBER) | cells.str.fullmatch(_MONEY)).mean() >= 0.95), len(cells)
+
+
+def formatted_money(sample: pd.DataFrame, column: str) -> bool:
+    """Whether sampled cells of a money column carry currency signs, thousands separators or parentheses, so that
+    they must be cleaned before they are read as numbers."""
+    if column not in sample:
+        return False
+    cells = sample[column].dropna().astype(str)
+    return bool((~cells.str.fullmatch(_NUMBER) & cells.str.fullmatch(_MONEY)).any())
 
 
 def _by_words(role: str, column: str) -> bool:

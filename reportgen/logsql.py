@@ -10,7 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from reportgen.config import DataConfig, TransactionsConfig
-from reportgen.logcolumns import LogColumns
+from reportgen.logcolumns import LogColumns, formatted_money
 
 if TYPE_CHECKING:
     from reportgen.logsource import LogSource
@@ -58,9 +58,15 @@ def lines_sql(source: LogSource, cols: LogColumns, timestamp_format: str | None,
     def raw(column: str) -> str:  # typed Parquet columns are used as they are
         return ident(column) if parquet else text(column)
 
+    comma = (data.decimal or source.decimal) == "," and not parquet
+
     def number(column: str) -> str:
         value = raw(column)
-        if (data.decimal or source.decimal) == "," and not parquet:
+        if not parquet and formatted_money(source.sample, column):
+            # Keep digits, the decimal mark and the sign; '(12.50)' is negative.
+            kept = f"regexp_replace({value}, '[^0-9{',' if comma else '.'}(-]', '', 'g')"
+            value = f"CASE WHEN {value} LIKE '(%' THEN '-' || replace({kept}, '(', '') ELSE {kept} END"
+        if comma:
             value = f"replace({value}, ',', '.')"
         return f"TRY_CAST({value} AS DOUBLE)"
 

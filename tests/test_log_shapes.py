@@ -189,3 +189,16 @@ def test_log_columns_of_common_exports(header: list[str], expected: dict[str, st
     cols = detect_log_columns(header, TransactionsConfig())
     assert cols is not None
     assert {role: getattr(cols, role) for role in expected} == expected
+
+
+def test_amounts_with_currency_signs_and_thousands(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text('order_no,customer_id,order_date,order_total\n'
+                    '1,A,2024-01-02,"$1,234.50"\n'
+                    '2,A,2024-01-09,$10.00\n'
+                    '3,B,2024-01-03,"$2,000.00"\n'
+                    '4,B,2024-01-05,($500.00)\n', encoding="utf-8")
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    frame = result.customers.set_index("customer_id")
+    assert frame["monetary"].to_dict() == pytest.approx({"A": 1244.5, "B": 1500.0})
+    assert frame["frequency"].to_dict() == {"A": 2, "B": 1}
