@@ -142,6 +142,13 @@ def _roles(columns: list[str], cfg: TransactionsConfig,
     def usable(role: str, column: str) -> bool:
         return column not in taken and (role not in _NUMERIC_ROLES or _numeric(sample, column)[0])
 
+    if sample is not None and columns and all(re.fullmatch(r"column_\d+", c) for c in columns):
+        found, why = _value_roles(columns, sample)
+        for role in ROLES:  # configured names still win
+            if getattr(cfg, role) is not None:
+                found[role] = getattr(cfg, role) if getattr(cfg, role) in columns else None
+                why[role] = f"set by transactions.{role}"
+        return found, why
     for role in ROLES:
         explicit = getattr(cfg, role)
         if explicit is not None:
@@ -171,6 +178,35 @@ def _roles(columns: list[str], cfg: TransactionsConfig,
         # A price without a quantity is what each line (one order or one item) cost: its amount.
         found["amount"], found["unit_price"] = found["unit_price"], None
         why["amount"] = why.pop("unit_price") + "; with no quantity column it is the line amount"
+    return found, why
+
+
+def _value_roles(columns: list[str], sample: pd.DataFrame) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Roles of a log without a header line, from the values: a date column (YYYYMMDD integers or dates with
+    separators), the customer id (the first other column whose values repeat), a line amount (the numbers with
+    decimals, else the last number column) and a quantity (a column of whole numbers left over)."""
+    found: dict[str, str | None] = dict.fromkeys(ROLES)
+    why: dict[str, str] = {}
+    cells = {c: sample[c].dropna().astype(str).str.strip() for c in columns}
+    dates = [c for c in columns if len(cells[c]) and (
+        cells[c].str.fullmatch(r"(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])").all()
+        or cells[c].str.fullmatch(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}( \d{1,2}:\d\d(:\d\d)?)?").all())]
+    if dates:
+        found["timestamp"], why["timestamp"] = dates[0], "no header: its values are dates"
+    rest = [c for c in columns if c not in dates]
+    ids = [c for c in rest if len(cells[c]) and cells[c].duplicated().mean() >= MIN_REPEATED
+           and not cells[c].str.contains(r"[.,]\d", regex=True).any()]
+    if ids:
+        found["customer"], why["customer"] = ids[0], "no header: the first column of ids that repeat"
+    numbers = [c for c in rest if c != found["customer"] and len(cells[c]) and cells[c].str.fullmatch(_NUMBER).all()]
+    decimals = [c for c in numbers if cells[c].str.contains(r"[.,]\d", regex=True).any()]
+    amount = (decimals or numbers or [None])[-1]
+    if amount:
+        found["amount"], why["amount"] = amount, "no header: " + (
+            "the last column of numbers with decimals" if decimals else "the last column of numbers")
+        whole = [c for c in numbers if c != amount and c not in decimals]
+        if whole:
+            found["quantity"], why["quantity"] = whole[0], "no header: a column of whole numbers"
     return found, why
 
 

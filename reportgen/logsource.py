@@ -31,6 +31,7 @@ from reportgen.sniff import clean_names, read_magic, read_sample, reading, requi
 SAMPLE_ROWS = 5000
 _BLOCK = 1 << 20
 _SEPARATORS = ",;\t|"
+_DATUM = re.compile(r"[-+(]?[$€£]?[\d.,:/\-]*\d[\d.,:/\-]*\)?")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class LogSource:
     boundaries: tuple[int, ...] = ()  # column starts of a fixed-width file
     types: dict[str, str] = field(default_factory=dict)
     decimal: str = "."
+    header: bool = True  # False: the first line is data (columns named column_1, column_2, …)
 
     @property
     def converted(self) -> bool:
@@ -67,7 +69,7 @@ class LogSource:
         if self.kind == "parquet":
             return f"read_parquet({literal(str(self.path))})"
         types = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in self.names)
-        return (f"read_csv({literal(str(self.path))}, header=true, auto_detect=false, delim={literal(self.sep)}, "
+        return (f"read_csv({literal(str(self.path))}, header={str(self.header).lower()}, auto_detect=false, delim={literal(self.sep)}, "
                 f"quote='\"', escape='\"', columns={{{types}}}, encoding='utf-8', "
                 f"compression={'gzip' if self.gzip else 'none'!r})")
 
@@ -128,8 +130,10 @@ def open_log(path: Path, data: DataConfig, workdir: Path | None, notes: list[str
     if source is None:
         sep = sniff_separator(path, unquoted(text), complete, data.sep, notes)
         rows = list(csv.reader(lines, delimiter=sep))
-        names = clean_names(path, rows[0] if rows else [], notes)
-        source = LogSource(path, path, "text", names, _frame(names, rows[1:]), sep, gz, encoding)
+        header = not rows or not headerless(rows[0], notes)
+        names = clean_names(path, rows[0] if header else [None] * len(rows[0]), [])
+        source = LogSource(path, path, "text", names, _frame(names, rows[1:] if header else rows), sep, gz, encoding,
+                           header=header)
     source = _decimal(source, data, notes)
     if workdir is None:
         return source
@@ -211,10 +215,11 @@ def _aligned(path: Path, lines: list[str], data: DataConfig, gz: bool, encoding:
     header = lines[0].lstrip("\ufeff")
     width = len(header.split())
     if all(len(line.split()) == width for line in lines[1:]):
-        names = clean_names(path, header.split(), notes)
         notes.append("separator: runs of spaces (whitespace-aligned text)")
-        rows = [line.split() for line in lines[1:]]
-        return LogSource(path, path, "text", names, _frame(names, rows), ",", gz, encoding, "aligned")
+        named = not headerless(header.split(), notes)
+        names = clean_names(path, header.split() if named else [None] * width, [])
+        rows = [line.split() for line in lines[1 if named else 0:]]
+        return LogSource(path, path, "text", names, _frame(names, rows), ",", gz, encoding, "aligned", header=named)
     longest = max(len(line) for line in lines)
     blank = [all(i >= len(line) or line[i] == " " for line in lines) for i in range(longest)]
     starts = tuple(i for i in range(longest) if not blank[i] and (i == 0 or blank[i - 1]))
@@ -224,6 +229,14 @@ def _aligned(path: Path, lines: list[str], data: DataConfig, gz: bool, encoding:
     names = clean_names(path, _split(header, source), notes)
     notes.append(f"separator: fixed-width columns starting at characters {', '.join(str(s + 1) for s in starts)}")
     return replace(source, names=names, sample=_frame(names, [_split(line, source) for line in lines[1:]]))
+
+
+def headerless(cells: list[str], notes: list[str]) -> bool:
+    """Whether a first line is data rather than names: two cells or more, every one a number, a date or a time."""
+    if len(cells) < 2 or not all(c and _DATUM.fullmatch(c.strip()) for c in cells):
+        return False
+    notes.append("no header line: the first line is data; columns named column_1, column_2, …")
+    return True
 
 
 def _parquet(path: Path, notes: list[str]) -> LogSource:

@@ -202,3 +202,21 @@ def test_amounts_with_currency_signs_and_thousands(tmp_path: Path) -> None:
     frame = result.customers.set_index("customer_id")
     assert frame["monetary"].to_dict() == pytest.approx({"A": 1244.5, "B": 1500.0})
     assert frame["frequency"].to_dict() == {"A": 2, "B": 1}
+
+
+def test_cdnow_like_log_without_header(tmp_path: Path) -> None:
+    """The CDNOW layout: no header line, id, YYYYMMDD date, number of items, dollar value, aligned by spaces."""
+    path = tmp_path / "CDNOW_sample.txt"
+    path.write_text("00001 19970101  1  11.77\n"
+                    "00002 19970112  1  12.00\n"
+                    "00002 19970112  5  77.00\n"
+                    "00003 19970102  2  20.76\n"
+                    "00003 19970330  2  20.76\n"
+                    "00003 19970402  2  19.54\n", encoding="utf-8")
+    assert looks_like_log(path, DataConfig(), TransactionsConfig())
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    frame = result.customers.set_index("customer_id")
+    assert list(frame.index) == ["00001", "00002", "00003"]
+    assert frame["frequency"].tolist() == [1, 1, 3]
+    assert frame["monetary"].tolist() == pytest.approx([11.77, 89.0, 61.06])
+    assert result.reconciliation[0].count == 6
