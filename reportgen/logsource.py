@@ -69,7 +69,8 @@ class LogSource:
         if self.kind == "parquet":
             return f"read_parquet({literal(str(self.path))})"
         types = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in self.names)
-        return (f"read_csv({literal(str(self.path))}, header={str(self.header).lower()}, auto_detect=false, delim={literal(self.sep)}, "
+        return (f"read_csv({literal(str(self.path))}, header={str(self.header).lower()}, auto_detect=false, "
+                f"delim={literal(self.sep)}, "
                 f"quote='\"', escape='\"', columns={{{types}}}, encoding='utf-8', "
                 f"compression={'gzip' if self.gzip else 'none'!r})")
 
