@@ -62,18 +62,6 @@ class LogSource:
         """Whether DuckDB scans a UTF-8 copy rather than the file itself."""
         return self.path != self.original
 
-    def relation(self) -> str:
-        """The SQL table function that scans the log, every text column as VARCHAR."""
-        from reportgen.logsql import literal  # the SQL quoting lives with the SQL
-
-        if self.kind == "parquet":
-            return f"read_parquet({literal(str(self.path))})"
-        types = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in self.names)
-        return (f"read_csv({literal(str(self.path))}, header={str(self.header).lower()}, auto_detect=false, "
-                f"delim={literal(self.sep)}, "
-                f"quote='\"', escape='\"', columns={{{types}}}, encoding='utf-8', "
-                f"compression={'gzip' if self.gzip else 'none'!r})")
-
 
 def _frame(names: list[str], rows: list[list[Any]]) -> pd.DataFrame:
     """The sample as a frame of text cells (None when blank), every row cut or padded to the header's width."""

@@ -28,6 +28,23 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def source_sql(source: LogSource) -> str:
+    """The DuckDB table function that scans a log file (or its UTF-8 copy) in place, text columns as VARCHAR."""
+    if source.kind == "parquet":
+        return f"read_parquet({literal(str(source.path))})"
+    types = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in source.names)
+    return (f"read_csv({literal(str(source.path))}, header={str(source.header).lower()}, auto_detect=false, "
+            f"delim={literal(source.sep)}, quote='\"', escape='\"', columns={{{types}}}, encoding='utf-8', "
+            f"compression={'gzip' if source.gzip else 'none'!r})")
+
+
+def unparsed_sql(source: LogSource, column: str, timestamp_format: str) -> str:
+    """SQL counting the non-blank values of ``column`` that ``timestamp_format`` does not read."""
+    value = f"NULLIF(trim(CAST({ident(column)} AS VARCHAR)), '')"
+    return (f"SELECT count(*) FROM {source_sql(source)} WHERE {value} IS NOT NULL AND "
+            f"TRY_STRPTIME({value}, {literal(timestamp_format)}) IS NULL")
+
+
 def lines_sql(source: LogSource, cols: LogColumns, timestamp_format: str | None, data: DataConfig,
               cfg: TransactionsConfig) -> tuple[str, str]:
     """SQL of the line table (one typed, flagged row per raw line) and of one timestamp that does not parse.
@@ -50,7 +67,7 @@ def lines_sql(source: LogSource, cols: LogColumns, timestamp_format: str | None,
         country, channel``, ``__row`` (hash of the raw row) and ``n`` (1), and a SELECT of one unparseable
         timestamp. Without an invoice column ``inv`` is the day of the line: an order is a customer's day.
     """
-    src, parquet = source.relation(), source.kind == "parquet"
+    src, parquet = source_sql(source), source.kind == "parquet"
 
     def text(column: str) -> str:
         return f"NULLIF(trim(CAST({ident(column)} AS VARCHAR)), '')"

@@ -21,7 +21,7 @@ from reportgen.logaggregate import LogAggregate, aggregate
 from reportgen.logcolumns import LogColumns, describe_roles, detect_log_columns, require_log_columns
 from reportgen.logdates import detect_format
 from reportgen.logsource import LogSource, convert_text, open_log
-from reportgen.logsql import ID_COLUMN, ident, lines_sql, literal
+from reportgen.logsql import ID_COLUMN, lines_sql, literal, unparsed_sql
 
 if TYPE_CHECKING:
     import duckdb
@@ -51,11 +51,9 @@ def _timestamp_format(con: duckdb.DuckDBPyConnection, source: LogSource, cols: L
     if kind.startswith(("timestamp", "date")):
         notes.append(f"dates: column {cols.timestamp!r} is typed {kind}")
         return None
-    column = f"NULLIF(trim(CAST({ident(cols.timestamp)} AS VARCHAR)), '')"
 
     def misses(fmt: str) -> int:
-        return con.execute(f"SELECT count(*) FROM {source.relation()} WHERE {column} IS NOT NULL AND "
-                           f"TRY_STRPTIME({column}, {literal(fmt)}) IS NULL").fetchone()[0]
+        return con.execute(unparsed_sql(source, cols.timestamp, fmt)).fetchone()[0]
 
     values = source.sample[cols.timestamp].dropna().tolist() if cols.timestamp in source.sample else []
     found = detect_format(con, values, cols.timestamp, misses)

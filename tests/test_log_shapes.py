@@ -220,3 +220,14 @@ def test_cdnow_like_log_without_header(tmp_path: Path) -> None:
     assert frame["frequency"].tolist() == [1, 1, 3]
     assert frame["monetary"].tolist() == pytest.approx([11.77, 89.0, 61.06])
     assert result.reconciliation[0].count == 6
+
+
+def test_day_and_month_decided_beyond_the_sample(tmp_path: Path) -> None:
+    """The first 64 KB leave day and month open; a line further on (25/01/2014) can only be day first."""
+    rows = [f"C{i % 500:04d},{1 + i % 12:02d}/{1 + i % 12:02d}/2014,{10 + i % 7}.50" for i in range(6000)]
+    path = tmp_path / "log.csv"
+    path.write_text("customer,date,amount\n" + "\n".join([*rows, "C0001,25/01/2014,99.00"]) + "\n", encoding="utf-8")
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    assert any("read as D/M/YYYY (%d/%m/%Y), day first" in note for note in result.notes)
+    assert result.as_of == "2014-12-13"
+    assert result.reconciliation[-1].count == 6001
