@@ -170,7 +170,8 @@ def aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str], 
         raise DataError(f"{path}: no customer has a net monetary value above zero between {start or 'the first line'}"
                         f" and {as_of}")
     customers = con.execute(f"SELECT * EXCLUDE (gross, returned) FROM per WHERE {kept} ORDER BY {ID_COLUMN}").df()
-    returns = " and ".join([f"invoices starting with {cfg.cancel_prefix!r}"] * bool(cfg.cancel_prefix and cols.invoice)
+    returns = " and ".join([f"invoices starting with {cfg.cancel_prefix!r} not followed by a letter"]
+                           * bool(cfg.cancel_prefix and cols.invoice)
                            + [f"negative {'quantities or ' * bool(cols.quantity)}amounts"]
                            * cfg.negative_quantity_is_return)
     notes += [f"as of {as_of}" + ("" if cfg.as_of else " (the day after the last transaction)"),
