@@ -126,7 +126,7 @@ def open_log(path: Path, data: DataConfig, workdir: Path | None, notes: list[str
     source = _decimal(source, data, notes)
     if workdir is None:
         return source
-    if source.layout == "delimited" and codecs.lookup(encoding).name == "utf-8":
+    if source.layout == "delimited" and codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
         return source  # DuckDB reads UTF-8 text in place (a UTF-8 BOM sits in the skipped header line)
     return convert_text(source, encoding, workdir, notes)
 

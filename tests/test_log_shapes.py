@@ -231,3 +231,36 @@ def test_day_and_month_decided_beyond_the_sample(tmp_path: Path) -> None:
     assert any("read as D/M/YYYY (%d/%m/%Y), day first" in note for note in result.notes)
     assert result.as_of == "2014-12-13"
     assert result.reconciliation[-1].count == 6001
+
+
+def test_legacy_byte_after_the_sample(tmp_path: Path) -> None:
+    """UTF-8 guessed from the first 64 KB, a cp1252 byte further on: the log is read again as cp1252."""
+    rows = [f"C{i % 300:03d},2014-01-{1 + i % 28:02d},{5 + i % 9}.25,plain" for i in range(4000)]
+    path = tmp_path / "log.csv"
+    path.write_bytes(("customer_id,order_date,sales,note\n" + "\n".join(rows)).encode("utf-8")
+                     + "\nC001,2014-02-01,3.00,café\n".encode("cp1252"))
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    assert "encoding: cp1252" in result.notes
+    assert result.reconciliation[-1].count == 4001
+    days = {1 + i % 28 for i in range(4000) if i % 300 == 1}
+    assert result.customers.set_index("customer_id").loc["C001", "frequency"] == len(days) + 1
+
+
+def test_utf8_bom_log_is_read_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("\ufeffcustomer_id,order_date,sales\nA,2014-01-02,2.5\nA,2014-01-03,1\nB,2014-01-02,4\n",
+                    encoding="utf-8")
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    assert result.customers["monetary"].tolist() == [3.5, 4.0]
+    assert not any("UTF-8 copy" in note for note in result.notes)
+
+
+def test_parquet_log_with_integer_dates(tmp_path: Path) -> None:
+    path = tmp_path / "log.parquet"
+    pd.DataFrame({"user_id": [7, 7, 8], "day": [19970101, 19970201, 19970105],
+                  "payment_value": [10.0, -4.0, 3.5]}).to_parquet(path, index=False)
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    frame = result.customers.set_index("customer_id")
+    assert frame["monetary"].to_dict() == pytest.approx({"7": 6.0, "8": 3.5})
+    assert frame.loc["7", "recency_days"] == 32 and result.as_of == "1997-02-02"  # the 1 February line is a return
+    assert any("YYYYMMDD" in note for note in result.notes)
