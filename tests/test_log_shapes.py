@@ -264,3 +264,12 @@ def test_parquet_log_with_integer_dates(tmp_path: Path) -> None:
     assert frame["monetary"].to_dict() == pytest.approx({"7": 6.0, "8": 3.5})
     assert frame.loc["7", "recency_days"] == 32 and result.as_of == "1997-02-02"  # the 1 February line is a return
     assert any("YYYYMMDD" in note for note in result.notes)
+
+
+def test_cancellation_prefix_followed_by_a_letter_is_an_order(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("Order ID,Customer ID,Order Date,Sales\nCA-2016-1,A,2016-01-01,10\nCA-2016-2,A,2016-01-05,5\n"
+                    "C12,A,2016-01-06,3\n", encoding="utf-8")
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    assert result.customers[["frequency", "monetary"]].to_numpy().tolist() == [[2, 12.0]]
+    assert result.reconciliation[-1].detail == "1 of them returns, netted against purchases"
