@@ -42,6 +42,26 @@ _ALIASES = {
     "channel": "channel saleschannel",
     "country": "country countryname",
 }
+# The same roles as German, French, Spanish, Italian, Portuguese and Dutch exports name them.
+_FOREIGN = {
+    "customer": "kundennummer kundennr kundenid kunde kundeid numeroclient idclient codeclient client cliente "
+                "idcliente codcliente codigocliente numerocliente klant klantnummer klantid",
+    "invoice": "rechnungsnummer rechnungsnr belegnummer belegnr bestellnummer bestellnr auftragsnummer "
+               "numerofacture facture numerocommande commande factura numerofactura pedido numeropedido fattura "
+               "ordine numeroordine notafiscal bestelling factuurnummer",
+    "timestamp": "datum rechnungsdatum bestelldatum belegdatum kaufdatum date datefacture datecommande fecha "
+                 "fechafactura fechapedido fechaventa datafattura dataordine datavenda datacompra besteldatum",
+    "quantity": "menge anzahl stueck stuck quantite cantidad quantita quantidade aantal",
+    "unit_price": "einzelpreis stueckpreis preis prixunitaire prix preciounitario precio prezzounitario prezzo "
+                  "precounitario preco prijs",
+    "amount": "betrag umsatz gesamtbetrag gesamtpreis nettobetrag bruttobetrag montant montantttc montantht total "
+              "importe monto importetotal importo valor valortotal bedrag omzet",
+    "margin": "gewinn marge deckungsbeitrag beneficio ganancia margen utile lucro winst",
+    "product": "artikelnummer artikelnr artikel produit referencia producto articolo produto artikelcode",
+    "country": "land pays pais paese",
+}
+for _role, _names in _FOREIGN.items():
+    _ALIASES[_role] += " " + _names
 # Words of a name that make it a candidate for a role, and words that rule it out.
 _IDISH = {"id", "no", "nr", "num", "number", "code", "key", "ref"}
 _WORDS: dict[str, tuple[set[str], set[str], bool]] = {  # role: (words, excluded words, needs an id-like word)

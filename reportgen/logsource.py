@@ -31,6 +31,8 @@ from reportgen.sniff import clean_names, read_magic, read_sample, reading, requi
 SAMPLE_ROWS = 5000
 _BLOCK = 1 << 20
 _SEPARATORS = ",;\t|"
+# A line of a table drawn by a SQL client or a report: dashes, equals signs, pluses and pipes, or '(12 rows)'.
+_RULE = re.compile(r"[\s|+:]*[-=_]+[-=_\s|+:]*|\s*\(\d[\d,]* rows?\)\s*")
 _DATUM = re.compile(r"[-+(]?[$€£]?[\d.,:/\-]*\d[\d.,:/\-]*\)?")
 
 
@@ -56,6 +58,7 @@ class LogSource:
     types: dict[str, str] = field(default_factory=dict)
     decimal: str = "."
     header: bool = True  # False: the first line is data (columns named column_1, column_2, …)
+    ruled: bool = False  # rule lines (----+----) or '(N rows)' footers, as SQL clients print, to skip
 
     @property
     def converted(self) -> bool:
@@ -115,6 +118,9 @@ def open_log(path: Path, data: DataConfig, workdir: Path | None, notes: list[str
     if not text.replace("\ufeff", "").strip():
         raise DataError(f"{path}: the file is empty")
     lines = [line for line in text.lstrip("\ufeff").split("\n")[: None if complete else -1] if line.strip()]
+    ruled = [line for line in lines if _RULE.fullmatch(line)]
+    lines = [line for line in lines if not _RULE.fullmatch(line)]
+    notes.extend(["rule lines under the header (----) and row-count footers skipped"] if ruled else [])
     source = _aligned(path, lines, data, gz, encoding, notes)
     if source is None:
         sep = sniff_separator(path, unquoted(text), complete, data.sep, notes)
@@ -123,10 +129,10 @@ def open_log(path: Path, data: DataConfig, workdir: Path | None, notes: list[str
         names = clean_names(path, rows[0] if header else [None] * len(rows[0]), [])
         source = LogSource(path, path, "text", names, _frame(names, rows[1:] if header else rows), sep, gz, encoding,
                            header=header)
-    source = _decimal(source, data, notes)
+    source = replace(_decimal(source, data, notes), ruled=bool(ruled))
     if workdir is None:
         return source
-    if source.layout == "delimited" and codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
+    if source.layout == "delimited" and not ruled and codecs.lookup(encoding).name in ("utf-8", "utf-8-sig"):
         return source  # DuckDB reads UTF-8 text in place (a UTF-8 BOM sits in the skipped header line)
     return convert_text(source, encoding, workdir, notes)
 
@@ -153,12 +159,13 @@ def convert_text(source: LogSource, encoding: str, workdir: Path, notes: list[st
         lines = _decoded_lines(raw, encoding)
         if source.layout == "delimited":
             for line in lines:
-                out.write(line)
+                if not (source.ruled and _RULE.fullmatch(line.rstrip("\n"))):
+                    out.write(line)
             sep = source.sep
         else:
             writer = csv.writer(out, lineterminator="\n")
             for line in lines:
-                if line.strip():
+                if line.strip() and not _RULE.fullmatch(line.rstrip("\n")):
                     writer.writerow(_split(line.rstrip("\r\n"), source))
             sep = ","
     if encoding.lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"):

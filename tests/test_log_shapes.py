@@ -273,3 +273,30 @@ def test_cancellation_prefix_followed_by_a_letter_is_an_order(tmp_path: Path) ->
     result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
     assert result.customers[["frequency", "monetary"]].to_numpy().tolist() == [[2, 12.0]]
     assert result.reconciliation[-1].detail == "1 of them returns, netted against purchases"
+
+
+@pytest.mark.parametrize("text", [
+    # psql: pipes, a rule line under the header, a row count at the end
+    " customer_id | order_date | amount \n-------------+------------+--------\n A           | 2024-01-02 |  10.50\n"
+    " A           | 2024-01-09 |   4.50\n B           | 2024-01-03 |   7.00\n(3 rows)\n",
+    # a whitespace-aligned report with dashes under the names
+    "customer_id  order_date  amount\n-----------  ----------  ------\nA            2024-01-02   10.50\n"
+    "A            2024-01-09    4.50\nB            2024-01-03    7.00\n",
+])
+def test_tables_printed_by_sql_clients(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "export.txt"
+    path.write_text(text, encoding="utf-8")
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    assert result.customers["monetary"].tolist() == pytest.approx([15.0, 7.0])
+    assert result.reconciliation[0].count == 3
+
+
+def test_german_export(tmp_path: Path) -> None:
+    path = tmp_path / "umsatz.csv"
+    path.write_bytes("Kundennummer;Rechnungsdatum;Belegnummer;Betrag\n"
+                     "K1;03.01.2014;1;12,50\nK1;15.01.2014;2;7,25\nK2;04.02.2014;3;1,00\n".encode("cp1252"))
+    cols, _ = log_mapping(path, DataConfig(), TransactionsConfig())
+    assert (cols.customer, cols.timestamp, cols.invoice, cols.amount) == (
+        "Kundennummer", "Rechnungsdatum", "Belegnummer", "Betrag")
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    assert result.customers["monetary"].tolist() == pytest.approx([19.75, 1.0])
