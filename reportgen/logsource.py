@@ -151,11 +151,26 @@ def _decimal(source: LogSource, data: DataConfig, notes: list[str]) -> LogSource
 
 
 def convert_text(source: LogSource, encoding: str, workdir: Path, notes: list[str]) -> LogSource:
-    """Stream a text log into a UTF-8 CSV in ``workdir``, decoding ``encoding`` and splitting aligned columns."""
+    """Stream a text log into a UTF-8 CSV in ``workdir``, decoding ``encoding`` and splitting aligned columns.
+
+    UTF-8 guessed from the first 64 KB and failing further on means a legacy encoding: the copy is made again from
+    cp1252, as the customer-table reader does.
+    """
+    guessed = codecs.lookup(encoding).name == "utf-8" and "encoding: utf-8" in notes
+    with reading(source.original, source.gzip):
+        try:
+            return _convert(source, encoding, workdir, notes)
+        except UnicodeDecodeError:
+            if not guessed:
+                raise
+        notes[:] = [note for note in notes if not note.startswith("encoding:")] + ["encoding: cp1252"]
+        return _convert(source, "cp1252", workdir, notes)
+
+
+def _convert(source: LogSource, encoding: str, workdir: Path, notes: list[str]) -> LogSource:
     target = workdir / "log-utf8.csv"
     opener = gzip.open if source.gzip else open
-    with reading(source.original, source.gzip), opener(source.original, "rb") as raw, \
-            target.open("w", encoding="utf-8", newline="") as out:
+    with opener(source.original, "rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
         lines = _decoded_lines(raw, encoding)
         if source.layout == "delimited":
             for line in lines:

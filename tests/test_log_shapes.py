@@ -300,3 +300,12 @@ def test_german_export(tmp_path: Path) -> None:
         "Kundennummer", "Rechnungsdatum", "Belegnummer", "Betrag")
     result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
     assert result.customers["monetary"].tolist() == pytest.approx([19.75, 1.0])
+
+
+def test_aligned_log_with_a_legacy_byte_after_the_sample(tmp_path: Path) -> None:
+    rows = [f"C{i % 300:03d}   2014-01-{1 + i % 28:02d}   {5 + i % 9}.25" for i in range(4000)]
+    path = tmp_path / "log.txt"
+    path.write_bytes(("customer   order_date   sales\n" + "\n".join(rows)).encode("utf-8")
+                     + "\nCé01   2014-02-01   3.00\n".encode("cp1252"))
+    result = aggregate_log(path, DataConfig(), TransactionsConfig(window="all"))
+    assert "encoding: cp1252" in result.notes and "Cé01" in set(result.customers["customer_id"])
