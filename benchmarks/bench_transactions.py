@@ -23,7 +23,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATASETS = REPO.parent / "shared" / "datasets"
+# ../shared/datasets, or the same next to a folder further up (a checkout in a sub-folder of the workspace).
+DATASETS = next((up / "shared" / "datasets" for up in REPO.parents if (up / "shared" / "datasets").is_dir()),
+                REPO.parent / "shared" / "datasets")
 GENERATED_ROWS = 10_000_000
 CHILD = """
 import json, sys, time

@@ -51,10 +51,13 @@ class TransactionsConfig(_Section):
     quantity: str | None = Field(None, description="Quantity column (negative for returns).")
     unit_price: str | None = Field(None, description="Unit price column (line amount = quantity × unit price).")
     amount: str | None = Field(None, description="Line amount column, instead of quantity × unit price.")
+    margin: str | None = Field(None, description="Profit / margin column of each line (optional), summed per "
+                               "customer as the 'margin' feature.")
     product: str | None = Field(None, description="Product / stock code column (optional).")
     channel: str | None = Field(None, description="Sales channel column (optional).")
     country: str | None = Field(None, description="Country column (optional).")
-    timestamp_format: str | None = Field(None, description="strftime format of the timestamp; ISO-like if unset.")
+    timestamp_format: str | None = Field(None, description="strftime format of the timestamp; detected from the "
+                                         "values if unset.")
     as_of: str | None = Field(None, description="Date the features are computed at (YYYY-MM-DD); the day after the "
                               "last transaction if unset.")
     window: str = Field("12M", description="History used before as_of: e.g. 90D, 26W, 12M, 2Y, or 'all'.")

@@ -16,7 +16,7 @@ from reportgen.errors import ConfigError
 from reportgen.load import read_table
 from reportgen.roles import infer_roles, suggest_totals
 from reportgen.schema import infer_schema
-from reportgen.transactions import detect_log_columns, log_header, looks_like_log
+from reportgen.transactions import log_mapping, looks_like_log
 
 
 def toml_value(value: Any) -> str:
@@ -64,13 +64,14 @@ def _log_config_text(input_file: Path, data: DataConfig) -> str | None:
     transactions = TransactionsConfig()
     if not looks_like_log(input_file, data, transactions):
         return None
-    mapping = detect_log_columns(log_header(input_file, data), transactions)
+    mapping, reasons = log_mapping(input_file, data, transactions)
     values: dict[str, dict[str, Any]] = {
         "data": {"path": str(input_file), "input": "transactions"},
         "transactions": {k: v for k, v in vars(mapping).items() if v} if mapping else {},
     }
     header_lines = [f"# reportgen config for the transaction log {input_file.name}, written by `reportgen init`.",
-                    "# Column roles were recognised from the header; commented keys show their defaults.", ""]
+                    "# Column roles were recognised from the header and first rows; commented keys show their "
+                    "defaults.", *(f"# {line}" for line in reasons), ""]
     body: list[str] = []
     for name, info in Config.model_fields.items():
         if name in ("base_dir", "features", "cleaning"):

@@ -66,14 +66,14 @@ def _window_start(as_of: date, window: str) -> date | None:
 
 
 def _reconcile(con: duckdb.DuckDBPyConnection, path: Path, cols: LogColumns, cfg: TransactionsConfig,
-               bad_stamp: str) -> tuple[date, date | None, tuple[Count, ...]]:
+               bad_stamp: str, timestamp_format: str | None) -> tuple[date, date | None, tuple[Count, ...]]:
     """Check the lines, fix the window and classify every line: as-of date, window start, reconciliation."""
     raw, unparsed, first, last, numeric, nonzero = con.execute(
         "SELECT sum(n), sum(n) FILTER (has_ts AND ts IS NULL), min(ts), max(ts), count(v), "
         "count(*) FILTER (v <> 0) FROM lines").fetchone()
     amounts = " × ".join(repr(c) for c in ((cols.amount,) if cols.amount else (cols.quantity, cols.unit_price)))
     if unparsed:
-        how = f"the format {cfg.timestamp_format!r}" if cfg.timestamp_format else "ISO dates (YYYY-MM-DD[ HH:MM])"
+        how = f"the format {timestamp_format!r}" if timestamp_format else "ISO dates (YYYY-MM-DD[ HH:MM])"
         raise DataError(f"{path}: column {cols.timestamp!r} has {unparsed:,} value(s) that are not {how}, e.g. "
                         f"{con.execute(bad_stamp).fetchone()[0]!r}; set transactions.timestamp_format")
     if first is None:
@@ -90,10 +90,10 @@ def _reconcile(con: duckdb.DuckDBPyConnection, path: Path, cols: LogColumns, cfg
                 f"THEN 2 WHEN {' OR '.join(codes) if cols.product and codes else 'false'} THEN 3 WHEN bad THEN 4 "
                 "ELSE 0 END AS rule FROM lines")
     # A repeated line inside the window counts once as used or excluded by a later rule; its copies are duplicates.
-    outside_n, duplicates, no_id, codes_n, bad_n, used, undated = (int(x or 0) for x in con.execute(
+    outside_n, duplicates, no_id, codes_n, bad_n, used, undated, returns = (int(x or 0) for x in con.execute(
         "SELECT sum(n) FILTER (rule = 1), sum(n - 1) FILTER (rule <> 1), count(*) FILTER (rule = 2), count(*) "
-        "FILTER (rule = 3), count(*) FILTER (rule = 4), count(*) FILTER (rule = 0), sum(n) FILTER (NOT has_ts) "
-        "FROM classified").fetchone())
+        "FILTER (rule = 3), count(*) FILTER (rule = 4), count(*) FILTER (rule = 0), sum(n) FILTER (NOT has_ts), "
+        "count(*) FILTER (rule = 0 AND ret) FROM classified").fetchone())
     if outside_n == raw:
         raise DataError(f"{path}: no transactions in the window {window}; column {cols.timestamp!r} spans "
                         f"{first.date()} to {last.date()} (set transactions.as_of / transactions.window)")
@@ -103,8 +103,11 @@ def _reconcile(con: duckdb.DuckDBPyConnection, path: Path, cols: LogColumns, cfg
         Count("exact duplicate rows", duplicates, "" if cfg.drop_duplicates else "kept (drop_duplicates = false)"),
         Count("missing customer id", no_id, f"column {cols.customer!r}"),
         Count("non-product codes", codes_n, f"column {cols.product!r}" if cols.product else "no product column"),
-        Count("zero or negative unit price" if cols.unit_price and not cols.amount else "zero amount", bad_n, amounts),
-        Count("lines used", used))
+        Count("zero or negative unit price" if cols.unit_price and not cols.amount else "zero or missing amount",
+              bad_n, amounts),
+        Count("lines used", used, "; ".join([f"{returns:,} of them returns, netted against purchases"] * bool(returns)
+                                            + ["no invoice column: an order is a customer's purchases on one day"]
+                                            * (not cols.invoice))))
     if not used:
         left_out = "; ".join(f"{c.label} ({c.detail}): {c.count:,}" for c in reconciliation[1:-1] if c.count)
         raise DataError(f"{path}: no lines left to aggregate ({left_out})")
@@ -126,7 +129,7 @@ def _deduplicate(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str], cols: LogColumns,
-              cfg: TransactionsConfig, notes: list[str]) -> LogAggregate:
+              cfg: TransactionsConfig, notes: list[str], timestamp_format: str | None = None) -> LogAggregate:
     """Aggregate the lines selected by ``sql`` into the customers kept and the accounting of all left out.
 
     Parameters
@@ -141,6 +144,8 @@ def aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str], 
         The columns playing each role; the as-of date, window, exclusion rules and ``recent_days``.
     notes
         What was sniffed so far; the as-of date, window and return rules are added.
+    timestamp_format
+        The strftime format the line SQL parses timestamps with (None: ISO), named when one does not parse.
 
     Raises
     ------
@@ -153,7 +158,7 @@ def aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str], 
     con.execute(f"CREATE OR REPLACE TEMP TABLE lines AS {sql[0]}")
     if cfg.drop_duplicates:
         _deduplicate(con)
-    as_of, start, reconciliation = _reconcile(con, path, cols, cfg, sql[1])
+    as_of, start, reconciliation = _reconcile(con, path, cols, cfg, sql[1], timestamp_format)
     con.execute(f"CREATE OR REPLACE TEMP TABLE per AS "
                 f"{customers_sql(cols, as_of, as_of - timedelta(days=cfg.recent_days))}")
     kept = "frequency > 0 AND monetary > 0"
@@ -165,8 +170,10 @@ def aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str], 
         raise DataError(f"{path}: no customer has a net monetary value above zero between {start or 'the first line'}"
                         f" and {as_of}")
     customers = con.execute(f"SELECT * EXCLUDE (gross, returned) FROM per WHERE {kept} ORDER BY {ID_COLUMN}").df()
-    returns = " and ".join([f"invoices starting with {cfg.cancel_prefix!r}"] * bool(cfg.cancel_prefix)
-                           + ["negative quantities"] * cfg.negative_quantity_is_return)
+    returns = " and ".join([f"invoices starting with {cfg.cancel_prefix!r} not followed by a letter"]
+                           * bool(cfg.cancel_prefix and cols.invoice)
+                           + [f"negative {'quantities or ' * bool(cols.quantity)}amounts"]
+                           * cfg.negative_quantity_is_return)
     notes += [f"as of {as_of}" + ("" if cfg.as_of else " (the day after the last transaction)"),
               f"window {cfg.window}: {reconciliation[1].detail}"]
     notes += [f"returns ({returns}) are netted against purchases"] if returns else []

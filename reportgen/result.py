@@ -234,6 +234,7 @@ class LogSummary:
     reconciliation: tuple[Count, ...]  # raw rows, each exclusion rule, lines used
     excluded_customers: tuple[Count, ...]
     totals: tuple[tuple[str, float], ...]  # active customers, revenue, orders, average order value...
+    notes: tuple[str, ...] = ()  # how the log was read: columns taken for each role and why, date format, orders
 
 
 @dataclass(frozen=True)

@@ -1,65 +1,66 @@
-"""Turn a transaction log (one row per invoice line) into one row per customer with RFM-style features.
+"""Turn a transaction log (one row per invoice line or order) into one row per customer with RFM-style features.
 
-DuckDB reads the CSV (optionally gzipped) or Parquet file itself and works out of core within
-``transactions.memory_limit``; only the per-customer table comes back to pandas. This module reads the log's
-header and runs the whole; :mod:`reportgen.logcolumns` maps columns to roles, :mod:`reportgen.logsql` builds the
-SQL and :mod:`reportgen.logaggregate` runs it and accounts for every line left out.
+DuckDB reads the CSV (optionally gzipped) or Parquet file itself, or a UTF-8 copy of what it cannot read
+(other encodings, whitespace-aligned text, Excel), and works out of core within ``transactions.memory_limit``;
+only the per-customer table comes back to pandas. This module runs the whole: :mod:`reportgen.logsource` opens
+the log, :mod:`reportgen.logcolumns` maps columns to roles, :mod:`reportgen.logdates` finds the date format,
+:mod:`reportgen.logsql` builds the SQL and :mod:`reportgen.logaggregate` runs it and accounts for every line
+left out.
 """
 
 from __future__ import annotations
 
-import csv
-import re
 import tempfile
 from datetime import date
 from pathlib import Path
-
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from reportgen.config import DataConfig, TransactionsConfig
 from reportgen.errors import ConfigError, DataError
 from reportgen.logaggregate import LogAggregate, aggregate
-from reportgen.logcolumns import LogColumns, detect_log_columns, require_log_columns
-from reportgen.logsql import ID_COLUMN, lines_sql, literal
-from reportgen.sniff import clean_names, read_magic, read_sample, reading, require_file, sniff_separator, unquoted
+from reportgen.logcolumns import LogColumns, describe_roles, detect_log_columns, require_log_columns
+from reportgen.logdates import detect_format
+from reportgen.logsource import LogSource, convert_text, open_log
+from reportgen.logsql import ID_COLUMN, lines_sql, literal, unparsed_sql
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = ["ID_COLUMN", "LogAggregate", "LogColumns", "aggregate_log", "detect_log_columns", "log_header",
-           "looks_like_log"]
-
-# cp1252 differs from latin-1 only in 0x80-0x9f (€, curly quotes), which ids, codes and numbers do not use.
-_ENCODINGS = {"utf8": "utf-8", "utf8sig": "utf-8", "utf16": "utf-16", "latin1": "latin-1", "iso88591": "latin-1",
-              "cp1252": "latin-1", "windows1252": "latin-1"}
-
-
-def _header(path: Path, data: DataConfig, notes: list[str]) -> tuple[str, list[str], str, str]:
-    """Format (parquet | gzip | text), column names, separator and DuckDB encoding, from the first 64 KB."""
-    require_file(path)
-    magic = read_magic(path)
-    if magic == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
-        with reading(path):
-            return "parquet", clean_names(path, pq.read_schema(path).names, notes), "", ""
-    if magic.startswith(b"PK") or path.suffix.lower() in (".xlsx", ".xls"):
-        raise DataError(f"{path}: a transaction log must be CSV/TSV (optionally .gz) or Parquet, not Excel")
-    gz = magic[:2] == b"\x1f\x8b"
-    encoding, text, complete = read_sample(path, gz, data.encoding, notes)
-    if (duck := _ENCODINGS.get(re.sub(r"[\s_\-]", "", encoding.lower()))) is None:
-        raise ConfigError(f"Config value 'data.encoding': a transaction log is read as UTF-8, UTF-16 or latin-1 "
-                          f"but received {data.encoding!r}")
-    if not text.replace("\ufeff", "").strip():
-        raise DataError(f"{path}: the file is empty")
-    sep = sniff_separator(path, unquoted(text), complete, data.sep, notes)
-    first = next(csv.reader([text.split("\n")[0].rstrip("\r")], delimiter=sep))
-    return "gzip" if gz else "text", clean_names(path, first, notes), sep, duck
-
+           "log_mapping", "looks_like_log"]
 
 def looks_like_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> bool:
-    """Whether ``path`` is a transaction log: as ``data.input`` says, or for ``auto`` judged by its header alone."""
+    """Whether ``path`` is a transaction log: as ``data.input`` says, or for ``auto`` judged by its header and
+    first rows (customer ids that repeat, a date, an amount)."""
     if data.input != "auto":
         return data.input == "transactions"
     try:
-        return detect_log_columns(_header(Path(path), data, [])[1], cfg) is not None
+        source = open_log(Path(path), data, None, [])
+        return detect_log_columns(source.names, cfg, source.sample) is not None
     except (DataError, ConfigError):
         return False
+
+
+def _timestamp_format(con: duckdb.DuckDBPyConnection, source: LogSource, cols: LogColumns,
+                      cfg: TransactionsConfig, notes: list[str]) -> str | None:
+    """The configured timestamp format, or the one the values show (None: ISO text or a typed Parquet date)."""
+    if cfg.timestamp_format:
+        notes.append(f"dates: column {cols.timestamp!r} read with {cfg.timestamp_format!r} (configured)")
+        return cfg.timestamp_format
+    kind = source.types.get(cols.timestamp, "string")
+    if kind.startswith(("timestamp", "date")):
+        notes.append(f"dates: column {cols.timestamp!r} is typed {kind}")
+        return None
+
+    def misses(fmt: str) -> int:
+        return con.execute(unparsed_sql(source, cols.timestamp, fmt)).fetchone()[0]
+
+    values = source.sample[cols.timestamp].dropna().tolist() if cols.timestamp in source.sample else []
+    found = detect_format(con, values, cols.timestamp, misses)
+    if found is None:  # the line check names a value that does not parse
+        return None
+    notes.append(found.note)
+    return found.format
 
 
 def aggregate_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> LogAggregate:
@@ -68,19 +69,20 @@ def aggregate_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> LogA
     Parameters
     ----------
     path
-        CSV/TSV file (optionally ``.gz``) or Parquet file with one row per invoice line.
+        CSV/TSV/TXT file (optionally ``.gz``), whitespace-aligned text, Parquet or ``.xlsx`` with one row per
+        line (an invoice line, or an order).
     data
-        ``sep``, ``encoding`` and ``decimal`` are honoured for text files.
+        ``sep``, ``encoding`` and ``decimal`` are honoured for text files, ``sheet`` for Excel.
     cfg
         Column names, timestamp format, as-of date, window, exclusion rules and DuckDB resources.
 
     Raises
     ------
     DataError
-        One line naming the file and column: missing or unreadable file, no customer/invoice/date/amount
-        column, unparseable timestamps, no transactions in the window, all amounts zero.
+        One line naming the file and column: missing or unreadable file, no customer/date/amount column,
+        unparseable timestamps, no transactions in the window, all amounts zero.
     ConfigError
-        For a bad ``transactions.window``, ``as_of`` or ``memory_limit``, or an encoding DuckDB cannot read.
+        For a bad ``transactions.window``, ``as_of`` or ``memory_limit``.
     """
     path, notes = Path(path), []
     try:
@@ -88,11 +90,12 @@ def aggregate_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> LogA
     except ValueError:
         raise ConfigError(f"Config value 'transactions.as_of': expected a date YYYY-MM-DD but received "
                           f"{cfg.as_of!r}") from None
-    kind, names, sep, encoding = _header(path, data, notes)
-    cols = require_log_columns(path, names, cfg)
     import duckdb  # only transaction logs need the SQL engine
 
     with tempfile.TemporaryDirectory(prefix="reportgen-duckdb-") as tmp, duckdb.connect() as con:
+        source = open_log(path, data, Path(tmp), notes)
+        cols, why = require_log_columns(path, source.names, cfg, source.sample)
+        notes += describe_roles(cols, why)
         try:
             con.execute(f"SET memory_limit = {literal(cfg.memory_limit)}")
         except duckdb.Error:
@@ -103,15 +106,16 @@ def aggregate_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> LogA
         con.execute(f"SET threads = {cfg.threads}" if cfg.threads else "RESET threads")
         try:
             try:
-                return aggregate(con, path, lines_sql(path, kind, names, sep, encoding, cols, data, cfg), cols,
-                                 cfg, notes)
+                fmt = _timestamp_format(con, source, cols, cfg, notes)
+                return aggregate(con, path, lines_sql(source, cols, fmt, data, cfg), cols, cfg, notes, fmt)
             except duckdb.InvalidInputException as exc:
                 # UTF-8 was only guessed from the first 64 KB; a later non-UTF-8 byte means a legacy encoding.
-                if "encoding: utf-8" not in notes or "unicode" not in str(exc).lower():
+                if source.converted or "encoding: utf-8" not in notes or "unicode" not in str(exc).lower():
                     raise
-                notes[:] = [n for n in notes if not n.startswith("encoding:")] + ["encoding: latin-1"]
-                return aggregate(con, path, lines_sql(path, kind, names, sep, "latin-1", cols, data, cfg), cols,
-                                 cfg, notes)
+                notes[:] = [n for n in notes if not n.startswith("encoding:")] + ["encoding: cp1252"]
+                source = convert_text(source, "cp1252", Path(tmp), notes)
+                fmt = _timestamp_format(con, source, cols, cfg, notes)
+                return aggregate(con, path, lines_sql(source, cols, fmt, data, cfg), cols, cfg, notes, fmt)
         except duckdb.Error as exc:
             reason = " ".join(str(exc).split("Possible fixes")[0].split())
             raise DataError(f"{path}: cannot be read ({reason if len(reason) <= 200 else reason[:197] + '...'})") \
@@ -120,4 +124,13 @@ def aggregate_log(path: Path, data: DataConfig, cfg: TransactionsConfig) -> LogA
 
 def log_header(path: Path, data: DataConfig) -> list[str]:
     """The column names of a log file (read from its first bytes only)."""
-    return _header(Path(path), data, [])[1]
+    return open_log(Path(path), data, None, []).names
+
+
+def log_mapping(path: Path, data: DataConfig, cfg: TransactionsConfig) -> tuple[LogColumns | None, list[str]]:
+    """The roles recognised in a log, and one line per role saying which column was taken and why."""
+    source = open_log(Path(path), data, None, [])
+    if detect_log_columns(source.names, cfg, source.sample) is None:
+        return None, []
+    cols, why = require_log_columns(Path(path), source.names, cfg, source.sample)
+    return cols, describe_roles(cols, why)

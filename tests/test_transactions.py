@@ -247,7 +247,7 @@ def test_config_mapped_log_with_amount_column(tmp_path: Path) -> None:
         [22, 3, 80.0, 87, "web"]
     assert rows.loc["A1", "return_rate"] == pytest.approx(10 / 90)
     assert rows.loc["B2", ["recency_days", "frequency", "monetary", "channel"]].tolist() == [30, 1, 15.0, "store"]
-    assert ("zero amount", 1) in [(c.label, c.count) for c in result.reconciliation]
+    assert ("zero or missing amount", 1) in [(c.label, c.count) for c in result.reconciliation]
     assert "country" not in result.customers.columns
 
 
@@ -337,7 +337,7 @@ def test_no_lines_left(tmp_path: Path) -> None:
     ("log.parquet", b"PAR1 this is not parquet PAR1", "cannot be read"),
     ("ragged.csv", b"InvoiceNo,InvoiceDate,Quantity,UnitPrice,CustomerID\n1,2024-01-01,1,2.5,7,extra,cells\n",
      "cannot be read"),
-    ("book.xlsx", b"PK\x03\x04 not really", "not Excel"),
+    ("book.xlsx", b"PK\x03\x04 not really", "cannot be read"),
     ("empty.csv", b"", "empty"),
 ])
 def test_unreadable_files(tmp_path: Path, name: str, content: bytes | None, expected: str) -> None:
