@@ -26,7 +26,7 @@ def literal(text: str) -> str:
 
 
 def lines_sql(path: Path, kind: str, names: list[str], sep: str, encoding: str, cols: LogColumns,
-              data: DataConfig, cfg: TransactionsConfig) -> tuple[str, str]:
+              data: DataConfig, cfg: TransactionsConfig, source: str | None = None) -> tuple[str, str]:
     """SQL of the line table (one typed, flagged row per raw line) and of one timestamp that does not parse.
 
     Parameters
@@ -43,6 +43,8 @@ def lines_sql(path: Path, kind: str, names: list[str], sep: str, encoding: str, 
         The columns playing each role.
     data, cfg
         ``data.decimal``; the timestamp format and the rules for returns.
+    source
+        A table or view to read instead of the file (a database's log); its columns are typed, as in Parquet.
 
     Returns
     -------
@@ -51,7 +53,9 @@ def lines_sql(path: Path, kind: str, names: list[str], sep: str, encoding: str, 
         ``__row`` (hash of the raw row) and ``n`` (1), and a SELECT of one unparseable timestamp.
     """
     """SQL of the line table (one typed, flagged row per raw line) and of one timestamp that does not parse."""
-    if kind == "parquet":
+    if source is not None:
+        src, kind = source, "parquet"
+    elif kind == "parquet":
         src = f"read_parquet({literal(str(path))})"
     else:
         types = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
