@@ -108,7 +108,7 @@ def to_postgres(sql: str, columns: Columns) -> list[str]:
 def _plain(table: pa.Table) -> pa.Table:
     """Columns the driver hands over as opaque PostgreSQL values (``numeric``) as doubles; integers as int64."""
     for i, field in enumerate(table.schema):
-        if isinstance(field.type, pa.ExtensionType) and (field.metadata or {}).get(
+        if isinstance(field.type, pa.BaseExtensionType) and (field.metadata or {}).get(
                 b"ADBC:postgresql:typname") == b"numeric":
             values = pc.cast(table.column(i).cast(field.type.storage_type), pa.float64())
             table = table.set_column(i, field.name, values)

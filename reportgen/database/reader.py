@@ -97,11 +97,11 @@ def _column_sql(db: Database, field: pa.Field) -> tuple[str | None, str]:
     """How a column is selected so that it arrives as from a file (None: not usable), and why not."""
     name = '"' + field.name.replace('"', '""') + '"'
     kind = field.type
-    if isinstance(kind, pa.ExtensionType) and _typname(field) == "numeric":
+    if isinstance(kind, pa.BaseExtensionType) and _typname(field) == "numeric":
         return f"CAST({name} AS DOUBLE PRECISION) AS {name}", ""
-    if isinstance(kind, pa.ExtensionType) and getattr(kind, "vendor_name", "") == "PostgreSQL":
+    if isinstance(kind, pa.BaseExtensionType) and getattr(kind, "vendor_name", "") == "PostgreSQL":
         return f"CAST({name} AS TEXT) AS {name}", ""  # enums and other named text types
-    if isinstance(kind, pa.ExtensionType):
+    if isinstance(kind, pa.BaseExtensionType):
         return None, f"type {_typname(field) or kind} is not supported"
     if pa.types.is_decimal(kind):
         return f"CAST({name} AS DOUBLE) AS {name}", ""

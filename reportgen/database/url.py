@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from reportgen.errors import ConfigError
 
@@ -25,18 +25,14 @@ def is_url(text: str | None) -> bool:
 
 def split_password(url: str) -> tuple[str, str | None]:
     """``url`` without the password in its user part or its ``password=`` parameter, and that password."""
-    parts = urlsplit(url)
-    password = parts.password
-    netloc = parts.netloc
-    if password is not None:
-        user, _, host = netloc.rpartition("@")
-        netloc = user.split(":", 1)[0] + "@" + host
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    for key, value in query:
-        if key == "password":
-            password = value
-    query = [(k, v) for k, v in query if k != "password"]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/"), parts.fragment)), password
+    password = None
+    if match := re.match(r"([^:/]+://[^:/@?#\s]*):([^@/?#\s]*)@", url):
+        password = unquote(match[2])
+        url = match[1] + "@" + url[match.end():]
+    if match := re.search(r"([?&])password=([^&#]*)&?", url):
+        password = unquote(match[2])
+        url = (url[:match.start()] + match[1] + url[match.end():]).rstrip("?&")
+    return url, password
 
 
 def redact(text: str, secret: str | None = None) -> str:

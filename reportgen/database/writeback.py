@@ -57,21 +57,24 @@ def _quoted(name: str) -> str:
     return ".".join(f'"{part.strip()}"' for part in name.split("."))
 
 
-def _id_type(ids: np.ndarray) -> tuple[str, pa.DataType]:
-    if ids.dtype.kind in "iu":
-        return "BIGINT", pa.int64()
-    if ids.dtype.kind == "b":
-        return "BOOLEAN", pa.bool_()
-    return "TEXT", pa.string()
+def customer_ids(result: AnalysisResult, customers: CustomerTable) -> tuple[str, pa.Array]:
+    """The ids in the source column's type: integers when it held integers (a NULL-holed integer column reads as
+    floats), otherwise text, zeros kept; with the SQL type of the column written."""
+    column = next((c for c in result.data.columns if c.name == result.data.id_column), None)
+    dtype = column.dtype.lower() if column else "str"
+    if dtype.startswith(("int", "uint", "float")):
+        try:
+            return "BIGINT", pa.array([int(v) for v in customers.ids], type=pa.int64())
+        except (ValueError, OverflowError):
+            pass
+    return "TEXT", pa.array([str(v) for v in customers.ids], type=pa.string())
 
 
-def segment_rows(customers: CustomerTable, period: str, run_id: str) -> pa.Table:
+def segment_rows(result: AnalysisResult, customers: CustomerTable, period: str, run_id: str) -> pa.Table:
     """One row per customer, as in segments.csv plus the period and run id."""
-    _, id_type = _id_type(customers.ids)
-    ids = customers.ids if id_type != pa.string() else np.array([str(v) for v in customers.ids], dtype=object)
     n = len(customers.segment)
     return pa.table({
-        "customer_id": pa.array(ids, type=id_type),
+        "customer_id": customer_ids(result, customers)[1],
         "segment_id": pa.array(customers.segment, type=pa.int32()),
         "segment_name": pa.array(np.asarray(customers.segment_names, dtype=object)[customers.segment],
                                  type=pa.string()),
@@ -109,7 +112,7 @@ def write_back(config: Config, result: AnalysisResult, customers: CustomerTable)
     assert target is not None
     out, period = config.output, config.report.period
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{result.run.model_sha256[:12]}"
-    id_sql, _ = _id_type(customers.ids)
+    id_sql, _ = customer_ids(result, customers)
     segments, summary = _quoted(out.segments_table), _quoted(out.summary_table)
     ddl = [f"CREATE TABLE IF NOT EXISTS {segments} (customer_id {id_sql} NOT NULL, segment_id INTEGER NOT NULL, "
            "segment_name TEXT NOT NULL, distance DOUBLE PRECISION, period TEXT NOT NULL, run_id TEXT NOT NULL, "
@@ -125,7 +128,7 @@ def write_back(config: Config, result: AnalysisResult, customers: CustomerTable)
             for statement in ddl:
                 db.execute(statement, doing)
             db.execute(f"DELETE FROM {segments} WHERE period = {literal}", doing)
-            db.append(out.segments_table, segment_rows(customers, period, run_id), doing)
+            db.append(out.segments_table, segment_rows(result, customers, period, run_id), doing)
             db.execute(f"DELETE FROM {summary} WHERE period = {literal}", doing)
             db.append(out.summary_table, summary_rows(result, period, run_id), doing)
             db.commit(doing)
