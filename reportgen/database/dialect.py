@@ -64,9 +64,10 @@ def _rewrite_select(select: exp.Select, columns: Columns) -> None:
     by their bytes."""
     expanded: list[exp.Expression] = []
     for item in select.expressions:
-        if isinstance(item, exp.Star) and item.args.get("except_"):
-            source = select.args["from_"].this
-            dropped = {c.name for c in item.args["except_"]}
+        dropped_columns = item.args.get("except_") or item.args.get("except")  # the key's name varies by release
+        if isinstance(item, exp.Star) and dropped_columns:
+            source = (select.args.get("from_") or select.args["from"]).this
+            dropped = {c.name for c in dropped_columns}
             expanded += [exp.column(name, quoted=True) for name in columns(source.name) if name not in dropped]
         else:
             expanded.append(item)
