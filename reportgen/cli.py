@@ -190,20 +190,27 @@ def run(input_file: str | None, config_path: str | None, table: str | None, quer
 
 
 @main.command()
-@click.argument("input_file", type=click.Path(dir_okay=False))
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
+@_table_opt
+@_query_opt
 @click.option("-o", "--output", default="reportgen.toml", show_default=True, help="Config file to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @_fail_cleanly
-def init(input_file: str, output: str, force: bool) -> None:
-    """Write a commented config with the column roles inferred from INPUT_FILE.
+def init(input_file: str, table: str | None, query: str | None, output: str, force: bool) -> None:
+    """Write a commented config with the column roles inferred from INPUT (a file or a database URL).
 
     \b
     Example:
       reportgen init customers.csv -o reportgen.toml
+      reportgen init postgresql://db.example/shop --table customers
     """
+    from reportgen.database.url import is_url
     from reportgen.initcfg import write_initial_config
 
-    path = write_initial_config(Path(input_file), Path(output), force)
+    database = None
+    if is_url(input_file):
+        database = _settings(None, input_file, {"data.table": table, "data.query": query}).data
+    path = write_initial_config(Path(input_file), Path(output), force, database)
     click.echo(str(path))
 
 

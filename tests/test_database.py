@@ -301,3 +301,38 @@ def test_sqlite_write_back(datasets_dir: Path, tmp_path: Path) -> None:
         rows = pd.read_sql("SELECT * FROM segments ORDER BY customer_id", con)
     csv = pd.read_csv(tmp_path / "b" / "segments.csv", dtype={"CustomerID": str})
     assert list(rows["customer_id"]) == sorted(csv["CustomerID"]) and rows["customer_id"].iloc[0] == "0001"
+
+
+def test_logs_in_sqlite_and_duckdb_files_match_the_file(datasets_dir: Path, tmp_path: Path) -> None:
+    lines = pd.read_csv(datasets_dir / "online_retail.csv.gz", dtype={"InvoiceNo": str, "StockCode": str},
+                        nrows=40_000)
+    log = tmp_path / "log.csv"
+    lines.to_csv(log, index=False)
+    with sqlite3.connect(tmp_path / "shop.db") as con:  # SQLite keeps the timestamps as text
+        lines.to_sql("orders", con, index=False)
+    with duckdb.connect(str(tmp_path / "shop.duckdb")) as con:  # DuckDB types them (TIMESTAMP, BIGINT, DOUBLE)
+        con.execute(f"CREATE TABLE orders AS SELECT * FROM read_csv('{log}')")
+    runs = {"file": [str(log)], "sqlite": [f"sqlite:///{tmp_path / 'shop.db'}", "--table", "orders"],
+            "duckdb": [f"duckdb:///{tmp_path / 'shop.duckdb'}", "--table", "orders"]}
+    for name, args in runs.items():
+        result = invoke("run", *args, "-o", str(tmp_path / name), *FAST)
+        assert result.exit_code == 0, (name, result.output)
+    expected = (tmp_path / "file" / "customers.csv").read_bytes()
+    assert (tmp_path / "sqlite" / "customers.csv").read_bytes() == expected
+    assert (tmp_path / "duckdb" / "customers.csv").read_bytes() == expected
+    summary = json.loads((tmp_path / "duckdb" / "summary.json").read_text())
+    reconciliation = json.loads((tmp_path / "file" / "summary.json").read_text())["transactions"]["reconciliation"]
+    assert summary["transactions"]["reconciliation"] == reconciliation
+
+
+def test_init_writes_a_config_for_a_database_table(shop, tmp_path: Path) -> None:
+    written = tmp_path / "shop.toml"
+    result = invoke("init", shop.url("shop"), "--table", "marketing", "-o", str(written))
+    assert result.exit_code == 0, result.output
+    text = written.read_text()
+    assert f'url = "{shop.url("shop")}"' in text and 'table = "marketing"' in text and 'id_column = "ID"' in text
+    result = invoke("validate", "-c", str(written))
+    assert result.exit_code == 0 and "2,240 usable customers" in result.output
+    log_config = tmp_path / "orders.toml"
+    assert invoke("init", shop.url("shop"), "--table", "orders", "-o", str(log_config)).exit_code == 0
+    assert 'input = "transactions"' in log_config.read_text() and 'customer = "CustomerID"' in log_config.read_text()

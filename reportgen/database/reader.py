@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from reportgen.config import Config, DataConfig, TransactionsConfig
-from reportgen.database.connection import Database, connect, log
+from reportgen.database.connection import Database, connect
 from reportgen.database.url import DatabaseUrl, parse_url, redact, split_password
 from reportgen.errors import ConfigError, DataError
 from reportgen.load import LoadedTable, _inexact_as_float
@@ -166,7 +166,6 @@ def read_customers(db: Database, source: DatabaseInput, config: Config) -> Loade
     if not selected:
         raise DataError(f"{source.label}: no column of a usable type")
     sql = f"SELECT {', '.join(selected)} FROM ({base}) AS q"
-    log.info("reading: %s", sql)
     table = db.arrow(sql, "cannot read " + (f"table {source.table}" if source.table else "the query"))
     if table.num_rows == 0:
         raise DataError(f"{source.label}: " + ("the table has no rows" if source.table else "the query returned "
