@@ -82,7 +82,8 @@ def _settings(config_path: str | None, input_file: str | None, overrides: dict[s
     overrides["data.path"] = None if is_url(input_file) else _absolute(input_file)
     config = load_config(config_path, overrides)
     if overrides["data.path"] and config.data.url:  # a file on the command line wins over a configured database
-        config = config.model_copy(update={"data": config.data.model_copy(update={"url": None})})
+        config = config.model_copy(update={"data": config.data.model_copy(update=dict.fromkeys(
+            ("url", "table", "query")))})
     return config
 
 

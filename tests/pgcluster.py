@@ -78,7 +78,8 @@ def start_cluster() -> Cluster:
     binary = pg_bin()
     if binary is None:
         raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
-    root = Path(tempfile.mkdtemp(prefix="reportgen-pg-"))
+    # The server's user must reach the folder: under root, a private TMPDIR would not do.
+    root = Path(tempfile.mkdtemp(prefix="reportgen-pg-", dir="/tmp" if os.geteuid() == 0 else None))
     as_user: list[str] = []
     if os.geteuid() == 0:
         as_user = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
