@@ -25,7 +25,6 @@ from reportgen.database.connection import connect
 from reportgen.database.reader import database_input, read_customers
 from reportgen.database.url import parse_url, redact, split_password
 
-pytest.importorskip("adbc_driver_postgresql")
 FAST = ["--formats", "json,csv", "-q"]
 PROVENANCE = {("run", "input_name"), ("run", "input_sha256")}
 
