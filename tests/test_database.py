@@ -335,3 +335,19 @@ def test_init_writes_a_config_for_a_database_table(shop, tmp_path: Path) -> None
     log_config = tmp_path / "orders.toml"
     assert invoke("init", shop.url("shop"), "--table", "orders", "-o", str(log_config)).exit_code == 0
     assert 'input = "transactions"' in log_config.read_text() and 'customer = "CustomerID"' in log_config.read_text()
+
+
+def test_sqlite_columns_of_mixed_storage(tmp_path: Path) -> None:
+    """SQLite types values, not columns: NULLs first, integers among reals and text among numbers still read."""
+    path = tmp_path / "mixed.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE t (id TEXT, spend REAL, visits, note)")
+        con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
+                        [(f"{i:05d}", None, None, None) for i in range(3000)]
+                        + [("03000", 2.5, 3, "a"), ("03001", 4, 5.5, 7)])
+    config = load_config(None, {"data.url": f"sqlite:///{path}", "data.table": "t"})
+    source = database_input(config.data)
+    with connect(source.target) as db:
+        frame = read_customers(db, source, config).frame
+    assert frame["id"].iloc[0] == "00000" and frame["spend"].iloc[-2:].tolist() == [2.5, 4.0]
+    assert frame["visits"].iloc[-2:].tolist() == [3.0, 5.5] and frame["note"].iloc[-2:].tolist() == ["a", "7"]

@@ -108,6 +108,10 @@ class Database:
             if self.kind == "duckdb":
                 return self._con.sql(sql).to_arrow_table()
             with self._con.cursor() as cursor:
+                if self.kind == "sqlite":
+                    # SQLite's columns have no fixed type: the driver infers one per batch, so one batch for the
+                    # whole result lets a column that starts with NULLs or mixes integers and reals keep its values.
+                    cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(2**30)})
                 cursor.execute(sql)
                 return cursor.fetch_arrow_table()
 
