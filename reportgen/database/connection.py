@@ -23,6 +23,7 @@ from reportgen.errors import DataError
 
 log = logging.getLogger("reportgen.database")
 
+CONNECT_TIMEOUT = 15  # seconds, unless the URL or PGCONNECT_TIMEOUT says otherwise
 # sqlglot's name for each kind of database.
 DIALECTS = {"postgres": "postgres", "sqlite": "sqlite", "duckdb": "duckdb"}
 
@@ -66,7 +67,11 @@ class Database:
             raise DataError(f"{self.target.shown}: the database driver is not installed "
                             "(pip install 'reportgen[db]')") from None
         if self.kind == "postgres":
-            return driver.connect(self.target.url)
+            url = self.target.url
+            if "connect_timeout=" not in url and "PGCONNECT_TIMEOUT" not in os.environ:
+                # libpq waits for an unreachable host forever by default
+                url += ("&" if "?" in url else "?") + f"connect_timeout={CONNECT_TIMEOUT}"
+            return driver.connect(url)
         self._require_file(write)
         return driver.connect(f"file:{self.target.file}" + ("" if write else "?mode=ro"))
 
