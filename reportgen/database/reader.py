@@ -135,11 +135,29 @@ def _as_from_file(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(date_as_object=False)
 
 
+class _HashSink:
+    """A write-only file that only hashes what is written to it."""
+
+    def __init__(self) -> None:
+        self.sha, self.closed = hashlib.sha256(), False
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def _digest(table: pa.Table) -> str:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema.remove_metadata()) as writer:
+    """SHA-256 of the rows as read (their Arrow IPC stream, streamed into the hash: no second copy)."""
+    sink = _HashSink()
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), table.schema.remove_metadata()) as writer:
         writer.write_table(table.replace_schema_metadata(None))
-    return hashlib.sha256(sink.getvalue()).hexdigest()
+    return sink.sha.hexdigest()
 
 
 def read_customers(db: Database, source: DatabaseInput, config: Config) -> LoadedTable:
@@ -170,9 +188,11 @@ def read_customers(db: Database, source: DatabaseInput, config: Config) -> Loade
     if table.num_rows == 0:
         raise DataError(f"{source.label}: " + ("the table has no rows" if source.table else "the query returned "
                                                                                             "no rows"))
+    digest, rows = _digest(table), table.num_rows
     frame = _as_from_file(table)
+    del table
     notes.insert(0, f"read from {source.label}")
-    return LoadedTable(frame, Path(source.name), _digest(table), len(frame), tuple(notes), tuple(skipped))
+    return LoadedTable(frame, Path(source.name), digest, rows, tuple(notes), tuple(skipped))
 
 
 def column_names(db: Database, source: DatabaseInput) -> list[str]:
