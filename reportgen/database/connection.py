@@ -93,8 +93,10 @@ class Database:
                 raise
             raise DataError(f"{self.target.shown}: {doing} ({redact(reason(exc), self._secret)})") from None
 
-    def _cursor(self) -> Any:
-        return self._con if self.kind == "duckdb" else self._con.cursor()
+    @property
+    def native(self) -> Any:
+        """The driver's own connection (a DuckDB connection runs the log SQL as written)."""
+        return self._con
 
     def execute(self, sql: str, doing: str = "a statement failed") -> None:
         """Run one statement, discarding any rows."""

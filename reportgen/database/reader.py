@@ -93,7 +93,7 @@ def _typname(field: pa.Field) -> str:
     return (meta.get(b"ADBC:postgresql:typname") or meta.get(b"POSTGRESQL:type") or b"").decode()
 
 
-def _column_sql(db: Database, field: pa.Field) -> tuple[str | None, str]:
+def _column_sql(field: pa.Field) -> tuple[str | None, str]:
     """How a column is selected so that it arrives as from a file (None: not usable), and why not."""
     name = '"' + field.name.replace('"', '""') + '"'
     kind = field.type
@@ -173,7 +173,7 @@ def read_customers(db: Database, source: DatabaseInput, config: Config) -> Loade
     selected, skipped, notes = [], [], []
     named = _named_in_config(config)
     for field in schema:
-        sql, why = _column_sql(db, field)
+        sql, why = _column_sql(field)
         if sql is None:
             if field.name in named:
                 raise DataError(f"{source.label}: column {field.name!r} has {why}; cast it in --query")
@@ -239,10 +239,9 @@ def aggregate_in_database(db: Database, source: DatabaseInput, cfg: Transactions
         result = aggregate(TranslatingConnection(db, doing), Path(label), sql, cols, cfg, notes)  # type: ignore[arg-type]
         db.rollback()  # the temporary tables go with the transaction
     elif db.kind == "duckdb":
-        con = db._con
         db.execute(f"CREATE OR REPLACE TEMPORARY VIEW {SOURCE_VIEW} AS {base}", f"cannot read {label}")
         with db.errors(doing):
-            result = aggregate(con, Path(label), sql, cols, cfg, notes)
+            result = aggregate(db.native, Path(label), sql, cols, cfg, notes)
     else:
         import duckdb
 
