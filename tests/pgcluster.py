@@ -7,6 +7,7 @@ socket form and a refused login can be exercised.
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import shutil
@@ -68,6 +69,8 @@ class Cluster:
         return done.stdout
 
     def stop(self) -> None:
+        if not self.root.exists():
+            return
         subprocess.run([*self.as_user, str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate",
                         "-w", "stop"], capture_output=True, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -108,6 +111,17 @@ def start_cluster() -> Cluster:
             raise RuntimeError(f"{Path(step[len(as_user)]).name} failed: {(done.stderr or done.stdout).strip()} "
                                f"{log[-500:]}")
     cluster = Cluster(root, port, binary, as_user)
+    atexit.register(cluster.stop)  # also when the caller never gets to stop it
+    try:
+        _set_up(cluster)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def _set_up(cluster: Cluster) -> None:
+    """Roles and the ``shop`` database."""
     for _ in range(50):
         try:
             cluster.psql("SELECT 1")
@@ -119,4 +133,3 @@ def start_cluster() -> Cluster:
     cluster.psql(f"GRANT ALL ON SCHEMA public TO {ANALYST}; GRANT USAGE ON SCHEMA public TO {READER}; "
                  f"ALTER DEFAULT PRIVILEGES FOR ROLE {SUPERUSER} IN SCHEMA public GRANT SELECT ON TABLES TO "
                  f"{READER}, {ANALYST}", db="shop")
-    return cluster
