@@ -351,3 +351,16 @@ def test_sqlite_columns_of_mixed_storage(tmp_path: Path) -> None:
         frame = read_customers(db, source, config).frame
     assert frame["id"].iloc[0] == "00000" and frame["spend"].iloc[-2:].tolist() == [2.5, 4.0]
     assert frame["visits"].iloc[-2:].tolist() == [3.0, 5.5] and frame["note"].iloc[-2:].tolist() == ["a", "7"]
+
+
+def test_a_log_query_is_aggregated_in_postgres(shop, datasets_dir: Path, tmp_path: Path) -> None:
+    lines = pd.read_csv(datasets_dir / "online_retail.csv.gz", dtype={"InvoiceNo": str, "StockCode": str})
+    lines = lines[lines["Country"] == "France"]
+    lines.assign(CustomerID=lines["CustomerID"].astype("Int64")).to_csv(tmp_path / "france.csv", index=False)
+    query = """SELECT * FROM orders WHERE "Country" = 'France';"""
+    runs = {"file": [str(tmp_path / "france.csv")], "db": [shop.url("shop"), "--query", query]}
+    for name, args in runs.items():
+        result = invoke("run", *args, "-o", str(tmp_path / name), *FAST)
+        assert result.exit_code == 0, (name, result.output)
+    assert (tmp_path / "db" / "customers.csv").read_bytes() == (tmp_path / "file" / "customers.csv").read_bytes()
+    assert _summary(tmp_path / "db") == _summary(tmp_path / "file")
