@@ -68,12 +68,39 @@ def _absolute(value: str | None) -> str | None:
 
 def _settings(config_path: str | None, input_file: str | None, overrides: dict[str, Any]):
     from reportgen.config import load_config
+    from reportgen.database.url import is_url, split_password
     from reportgen.resources import sample_data_dir
 
     if config_path is None and input_file is None:
         config_path = str(sample_data_dir() / "reportgen.toml")
-    overrides["data.path"] = _absolute(input_file)
-    return load_config(config_path, overrides)
+    for key, value in (("data.url", input_file if is_url(input_file) else None),
+                       ("output.database", overrides.get("output.database"))):
+        if value:  # libpq takes a password from the environment; the config never holds one
+            overrides[key], password = split_password(value)
+            if password is not None:
+                os.environ.setdefault("PGPASSWORD", password)
+    overrides["data.path"] = None if is_url(input_file) else _absolute(input_file)
+    config = load_config(config_path, overrides)
+    if overrides["data.path"] and config.data.url:  # a file on the command line wins over a configured database
+        config = config.model_copy(update={"data": config.data.model_copy(update=dict.fromkeys(
+            ("url", "table", "query")))})
+    return config
+
+
+def _log_sql() -> None:
+    """Print the SQL sent to a database (``-v``) on stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  sql: %(message)s"))
+    logger = logging.getLogger("reportgen.database")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+_input_arg = click.argument("input_file", required=False, metavar="INPUT", type=click.Path(dir_okay=False))
+_table_opt = click.option("--table", help="Database input: the table or view to read (INPUT is a database URL).")
+_query_opt = click.option("--query", help="Database input: a SELECT to read instead of a table.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -89,8 +116,10 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("input_file", required=False, type=click.Path(dir_okay=False))
+@_input_arg
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file.")
+@_table_opt
+@_query_opt
 @click.option("-o", "--output", help="Output folder (default: ./reportgen-report).")
 @click.option("--period", help="Period the report covers, e.g. 2026-10.")
 @click.option("--title", help="Report title.")
@@ -105,10 +134,13 @@ def main() -> None:
 @click.option("--baseline", type=click.Path(file_okay=False), help="A previous run's output folder to compare with.")
 @click.option("--reuse-model", is_flag=True, default=None,
               help="With --baseline: assign customers with the baseline's model instead of refitting.")
+@click.option("--write-to", help="Database URL the segments are written back to (tables segments, "
+              "segment_summary).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
-@click.option("-v", "--verbose", is_flag=True, help="Print stage timings.")
+@click.option("-v", "--verbose", is_flag=True, help="Print stage timings and the SQL sent to a database.")
 @_fail_cleanly
-def run(input_file: str | None, config_path: str | None, output: str | None, period: str | None,
+def run(input_file: str | None, config_path: str | None, table: str | None, query: str | None,
+        write_to: str | None, output: str | None, period: str | None,
         title: str | None, k: int | str | None, seed: int | None, formats: list[str] | None,
         template_dir: str | None, input_kind: str | None, as_of: str | None, window: str | None,
         baseline: str | None, reuse_model: bool | None, quiet: bool, verbose: bool) -> None:
@@ -121,8 +153,13 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
       reportgen run -c reportgen.toml --k 5 --formats pdf,json
       reportgen run transactions.csv.gz --input transactions --as-of 2011-12-01 --window 12M -o out/
       reportgen run nov.csv -o runs/2026-11 --period 2026-11 --baseline runs/2026-10
+      reportgen run postgresql://db.example/shop --table customers --period 2026-10 \\
+          --write-to postgresql://db.example/crm
     """
-    overrides = {"output.dir": _absolute(output), "report.period": period, "report.title": title,
+    if verbose:
+        _log_sql()
+    overrides = {"data.table": table, "data.query": query, "output.database": write_to,
+                 "output.dir": _absolute(output), "report.period": period, "report.title": title,
                  "segmentation.k": k, "segmentation.seed": seed, "output.formats": formats,
                  "output.template_dir": _absolute(template_dir), "data.input": input_kind,
                  "transactions.as_of": as_of, "transactions.window": window,
@@ -146,31 +183,45 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
         click.echo(f"{result.customers:,} customers → {len(result.segments)} segments. Wrote:", err=True)
         for path in outcome.paths:
             click.echo(str(path))
+        if config.output.database:
+            from reportgen.database.url import redact
+
+            click.echo(f"{redact(config.output.database)} {config.output.segments_table}, "
+                       f"{config.output.summary_table} (period {config.report.period})")
 
 
 @main.command()
-@click.argument("input_file", type=click.Path(dir_okay=False))
+@click.argument("input_file", metavar="INPUT", type=click.Path(dir_okay=False))
+@_table_opt
+@_query_opt
 @click.option("-o", "--output", default="reportgen.toml", show_default=True, help="Config file to write.")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @_fail_cleanly
-def init(input_file: str, output: str, force: bool) -> None:
-    """Write a commented config with the column roles inferred from INPUT_FILE.
+def init(input_file: str, table: str | None, query: str | None, output: str, force: bool) -> None:
+    """Write a commented config with the column roles inferred from INPUT (a file or a database URL).
 
     \b
     Example:
       reportgen init customers.csv -o reportgen.toml
+      reportgen init postgresql://db.example/shop --table customers
     """
+    from reportgen.database.url import is_url
     from reportgen.initcfg import write_initial_config
 
-    path = write_initial_config(Path(input_file), Path(output), force)
+    database = None
+    if is_url(input_file):
+        database = _settings(None, input_file, {"data.table": table, "data.query": query}).data
+    path = write_initial_config(Path(input_file), Path(output), force, database)
     click.echo(str(path))
 
 
 @main.command()
-@click.argument("input_file", required=False, type=click.Path(dir_okay=False))
+@_input_arg
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="TOML config file.")
+@_table_opt
+@_query_opt
 @_fail_cleanly
-def validate(input_file: str | None, config_path: str | None) -> None:
+def validate(input_file: str | None, config_path: str | None, table: str | None, query: str | None) -> None:
     """Check the data and config and print the data-quality summary; writes nothing.
 
     \b
@@ -179,7 +230,7 @@ def validate(input_file: str | None, config_path: str | None) -> None:
     """
     from reportgen.inspect import quality_summary
 
-    click.echo(quality_summary(_settings(config_path, input_file, {})))
+    click.echo(quality_summary(_settings(config_path, input_file, {"data.table": table, "data.query": query})))
 
 
 @main.command()

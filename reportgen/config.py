@@ -29,6 +29,11 @@ class _Section(BaseModel):
 
 class DataConfig(_Section):
     path: str | None = Field(None, description="Input file: CSV/TSV (optionally .gz), Parquet or Excel .xlsx.")
+    url: str | None = Field(None, description="Database to read instead of a file: postgresql://host/db, "
+                            "sqlite:///file.db or duckdb:///file.duckdb (no password here: PGPASSWORD, ~/.pgpass or "
+                            "a service file).")
+    table: str | None = Field(None, description="Database table or view to read (optionally schema.table).")
+    query: str | None = Field(None, description="SELECT to read instead of a table, in the database's own SQL.")
     input: Literal["auto", "customers", "transactions"] = Field(
         "auto", description="One row per customer, or a transaction log (one row per invoice line); auto detects.")
     id_column: str | None = Field(None, description="Customer id column; inferred when unset.")
@@ -234,6 +239,10 @@ class OutputConfig(_Section):
     formats: list[Literal["pdf", "html", "json", "csv"]] = Field(
         default_factory=lambda: ["pdf", "html", "json", "csv"], description="Outputs to write.")
     template_dir: str | None = Field(None, description="Folder of templates that override the built-in ones.")
+    database: str | None = Field(None, description="Database the segments are written back to (postgresql://…, "
+                                 "sqlite:///…, duckdb:///…); report.period names the rows.")
+    segments_table: str = Field("segments", description="Table of one row per customer and period written back.")
+    summary_table: str = Field("segment_summary", description="Table of one row per segment and period written back.")
 
 
 class Config(_Section):

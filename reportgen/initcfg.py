@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from reportgen.config import Config, DataConfig, FeaturesConfig, TransactionsConfig
 from reportgen.errors import ConfigError
 from reportgen.load import read_table
+from reportgen.logcolumns import LogColumns
 from reportgen.roles import infer_roles, suggest_totals
 from reportgen.schema import infer_schema
 from reportgen.transactions import log_mapping, looks_like_log
@@ -65,11 +66,15 @@ def _log_config_text(input_file: Path, data: DataConfig) -> str | None:
     if not looks_like_log(input_file, data, transactions):
         return None
     mapping, reasons = log_mapping(input_file, data, transactions)
+    return _log_text(input_file.name, {"path": str(input_file)}, mapping, reasons)
+
+
+def _log_text(name: str, where: dict[str, Any], mapping: LogColumns | None, reasons: list[str]) -> str:
     values: dict[str, dict[str, Any]] = {
-        "data": {"path": str(input_file), "input": "transactions"},
+        "data": {**where, "input": "transactions"},
         "transactions": {k: v for k, v in vars(mapping).items() if v} if mapping else {},
     }
-    header_lines = [f"# reportgen config for the transaction log {input_file.name}, written by `reportgen init`.",
+    header_lines = [f"# reportgen config for the transaction log {name}, written by `reportgen init`.",
                     "# Column roles were recognised from the header and first rows; commented keys show their "
                     "defaults.", *(f"# {line}" for line in reasons), ""]
     body: list[str] = []
@@ -87,7 +92,31 @@ def initial_config_text(input_file: Path) -> str:
     log_text = _log_config_text(input_file, data)
     if log_text is not None:
         return log_text
-    table = read_table(input_file, data)
+    return _table_text(input_file.name, {"path": str(input_file)}, read_table(input_file, data))
+
+
+def database_config_text(data: DataConfig) -> str:
+    """The commented TOML text for a database table or query (``data.url`` with ``data.table`` or ``data.query``)."""
+    from reportgen.database.reader import (
+        database_input,
+        is_log,
+        log_mapping_in_database,
+        open_input,
+        read_customers,
+    )
+
+    source = database_input(data)
+    if source is None:
+        raise ConfigError("Config value 'data.url': a database URL is needed but received None")
+    where = {"url": data.url, "table": data.table, "query": data.query}
+    config = Config(data=data)
+    with open_input(source) as db:
+        if is_log(db, source, config):
+            return _log_text(source.name, where, *log_mapping_in_database(db, source, config))
+        return _table_text(source.name, where, read_customers(db, source, config))
+
+
+def _table_text(name: str, where: dict[str, Any], table: Any) -> str:
     schema = infer_schema(table.frame, FeaturesConfig())
     numeric = [*schema.numeric, *(f"{c}_days" for c, _ in schema.dates)]
     # A suggested total never takes the name of a column the table already has (``run`` would refuse it).
@@ -95,12 +124,12 @@ def initial_config_text(input_file: Path) -> str:
                if name not in table.frame.columns}
     roles = infer_roles([*numeric, *derived], {})
     values: dict[str, dict[str, Any]] = {
-        "data": {"path": str(input_file), "id_column": schema.id_column,
+        "data": {**where, "id_column": schema.id_column,
                  "date_formats": {c: f for c, f in schema.dates if f}},
         "features": {"numeric": [*numeric, *derived], "categorical": list(schema.categorical),
                      "exclude": [c for c, _ in schema.ignored], "derived": derived, "roles": roles},
     }
-    header = [f"# reportgen config for {input_file.name} ({table.rows_read:,} rows), written by `reportgen init`.",
+    header = [f"# reportgen config for {name} ({table.rows_read:,} rows), written by `reportgen init`.",
               "# Values were inferred from the data; commented keys show their defaults.",
               *(f"# ignored: {c}: {reason}" for c, reason in schema.ignored), ""]
     body: list[str] = []
@@ -111,11 +140,13 @@ def initial_config_text(input_file: Path) -> str:
     return "\n".join(header + body)
 
 
-def write_initial_config(input_file: Path, output: Path, force: bool = False) -> Path:
-    """Write the inferred config to ``output`` (refusing to overwrite unless ``force``)."""
+def write_initial_config(input_file: Path | None, output: Path, force: bool = False,
+                         database: DataConfig | None = None) -> Path:
+    """Write the config inferred from ``input_file`` (or the ``database`` input) to ``output`` (refusing to
+    overwrite unless ``force``)."""
     if output.exists() and not force:
         raise ConfigError(f"{output} already exists; use --force to overwrite it")
-    text = initial_config_text(input_file.resolve())
+    text = database_config_text(database) if database else initial_config_text(Path(input_file or "").resolve())
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:

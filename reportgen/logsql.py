@@ -58,7 +58,7 @@ def _cancelled(source: LogSource, invoice: str, prefix: str) -> str:
 
 
 def lines_sql(source: LogSource, cols: LogColumns, timestamp_format: str | None, data: DataConfig,
-              cfg: TransactionsConfig) -> tuple[str, str]:
+              cfg: TransactionsConfig, relation: str | None = None) -> tuple[str, str]:
     """SQL of the line table (one typed, flagged row per raw line) and of one timestamp that does not parse.
 
     Parameters
@@ -71,6 +71,9 @@ def lines_sql(source: LogSource, cols: LogColumns, timestamp_format: str | None,
         strftime format of the timestamp column; None casts it (ISO text, or a typed Parquet date).
     data, cfg
         ``data.decimal``; the rules for returns.
+    relation
+        A table or view to scan instead of ``source``'s file (a database's log); its columns are typed, as in
+        Parquet, and ``source`` gives only the column names and the sample.
 
     Returns
     -------
@@ -79,7 +82,7 @@ def lines_sql(source: LogSource, cols: LogColumns, timestamp_format: str | None,
         country, channel``, ``__row`` (hash of the raw row) and ``n`` (1), and a SELECT of one unparseable
         timestamp. Without an invoice column ``inv`` is the day of the line: an order is a customer's day.
     """
-    src, parquet = source_sql(source), source.kind == "parquet"
+    src, parquet = (relation, True) if relation else (source_sql(source), source.kind == "parquet")
 
     def text(column: str) -> str:
         return f"NULLIF(trim(CAST({ident(column)} AS VARCHAR)), '')"

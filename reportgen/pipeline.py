@@ -24,6 +24,7 @@ from reportgen import __version__
 from reportgen.baseline import Baseline, load_baseline
 from reportgen.compare import Carried, check_compatible, compare, identities, reused
 from reportgen.config import Config, effective_config
+from reportgen.database.writeback import write_back, write_target
 from reportgen.drift import reference_stats
 from reportgen.errors import ConfigError
 from reportgen.features import PreparedData, prepare
@@ -273,6 +274,7 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
     start = time.perf_counter()
     out_dir = (config.resolve(config.output.dir) or Path.cwd() / "reportgen-report").resolve()
     check_target(out_dir)
+    write_target(config)  # a write-back database is checked before any data is read
     visual = tuple(f for f in dict.fromkeys(config.output.formats) if f in VISUAL)
     worker = claim(visual) if parallel and visual else None
     try:
@@ -321,6 +323,9 @@ def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: Rende
             if worker is not None:
                 give_back()  # the analysis is done: keep only what the wait needs resident
                 written += worker.wait(progress, stages.timings)
+            if config.output.database:  # last: its one transaction commits only when every file is written
+                with stages.stage("write back"):
+                    write_back(config, analysis.result, analysis.customers)
         except BaseException:
             if worker is not None:
                 worker.close()  # before the staging folder is removed: it may still be writing there

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from reportgen.config import Config
+from reportgen.database.reader import DatabaseInput, database_input
 from reportgen.errors import DataError
 from reportgen.load import LoadedTable, file_sha256, read_table
 from reportgen.result import LogSummary
@@ -72,14 +73,30 @@ def _log_summary(aggregate: Any) -> LogSummary:
 
 def load_source(config: Config) -> Source:
     """Read the input named by the config; a transaction log is aggregated per customer and RFM-scored."""
+    if (database := database_input(config.data)) is not None:
+        return _database_source(config, database)
     path = input_path(config)
     if input_kind(path, config) == "customers":
         return Source("customers", read_table(path, config.data), config)
-    aggregate = aggregate_log(path, config.data, config.transactions)
+    return _log_source(config, aggregate_log(path, config.data, config.transactions), path, file_sha256(path))
+
+
+def _database_source(config: Config, database: DatabaseInput) -> Source:
+    """A customer table read from a database, or a log aggregated inside it."""
+    from reportgen.database.reader import aggregate_in_database, is_log, open_input, read_customers
+
+    with open_input(database) as db:
+        if not is_log(db, database, config):
+            return Source("customers", read_customers(db, database, config), config)
+        aggregate, digest = aggregate_in_database(db, database, config.transactions, config.data)
+    return _log_source(config, aggregate, Path(database.name), digest)
+
+
+def _log_source(config: Config, aggregate: Any, path: Path, sha256: str) -> Source:
     groups = load_rfm_groups(config.resolve(config.transactions.rfm_groups))
     customers = aggregate.customers
     scores = rfm_scores(customers, ID_COLUMN, groups)
     scores = scores.set_index(ID_COLUMN)[["r_score", "f_score", "m_score", "rfm_group"]]
-    table = LoadedTable(frame=customers, path=path, sha256=file_sha256(path), rows_read=len(customers),
+    table = LoadedTable(frame=customers, path=path, sha256=sha256, rows_read=len(customers),
                         notes=aggregate.notes)
     return Source("transactions", table, _log_config(config), _log_summary(aggregate), scores, groups, LOG_SCALED)

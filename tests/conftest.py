@@ -24,3 +24,21 @@ def datasets_dir() -> Path:
             pytest.fail(f"shared datasets folder not found: {folder} (required when CI=true)")
         pytest.skip(f"shared datasets folder not found: {folder}")
     return folder
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster (see :mod:`pgcluster`), stopped and removed after the session.
+
+    Without PostgreSQL the tests that need it are skipped on a developer machine and fail when CI=true.
+    """
+    from pgcluster import start_cluster
+
+    try:
+        cluster = start_cluster()
+    except (RuntimeError, OSError) as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL could not be started (required when CI=true): {exc}")
+        pytest.skip(f"PostgreSQL could not be started: {exc}")
+    yield cluster
+    cluster.stop()
