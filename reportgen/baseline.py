@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from reportgen.errors import BaselineError
+from reportgen.errors import BaselineError, is_link_loop
 from reportgen.modelio import check_model, model_digest
 from reportgen.result import FORMAT_VERSION
 
@@ -101,6 +101,8 @@ def load_baseline(folder: Path) -> Baseline:
     """
     folder = Path(folder)
     if not folder.is_dir():
+        if is_link_loop(folder):
+            raise BaselineError(f"baseline folder {folder}: a symbolic link loop")
         raise BaselineError(f"baseline folder not found: {folder}")
     summary = _json(folder / "summary.json")
     _version(summary, folder / "summary.json", FORMAT_VERSION)

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from reportgen.errors import DataError
+from reportgen.errors import DataError, is_link_loop
 from reportgen.memory import size_text
 
 SAMPLE_BYTES = 64 * 1024
@@ -78,6 +78,8 @@ def _reason(exc: BaseException) -> str:
 def require_file(path: Path) -> None:
     """Raise a DataError unless ``path`` is an existing regular file."""
     if not path.is_file():
+        if is_link_loop(path):
+            raise DataError(f"{path}: a symbolic link loop, not a file")
         raise DataError(f"{path}: is a directory, not a file" if path.is_dir() else f"input file not found: {path}")
 
 
