@@ -55,7 +55,7 @@ class _Spent:
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
-            raise BudgetError(f"{self.what} took longer than its time budget of {self.limits.seconds:g} s")
+            raise BudgetError(f"took longer than the time budget of {self.limits.seconds:g} s")
 
 
 TEMPLATE_LIMITS = Limits(seconds=60.0, output=64_000_000, iterations=5_000_000, value=32_000_000)
@@ -86,7 +86,7 @@ def render(template: Any, context: dict[str, Any]) -> str:
     for chunk in template.generate(context):
         spent.output += len(chunk)
         if spent.output > spent.limits.output:
-            raise BudgetError(f"{spent.what} wrote more than its output budget of {spent.limits.output:,} characters")
+            raise BudgetError(f"wrote more than the output budget of {spent.limits.output:,} characters")
         spent.tick()
         parts.append(chunk)
     return "".join(parts)
@@ -100,10 +100,10 @@ def check_value(value: Any) -> Any:
     """``value`` itself, when no larger than the budget allows (texts, lists and integers)."""
     spent = _spent()
     if _size(value) > spent.limits.value:
-        raise BudgetError(f"{spent.what} built a value of {_size(value):,} items, more than the "
+        raise BudgetError(f"built a value of {_size(value):,} items, more than the "
                           f"{spent.limits.value:,} allowed")
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
-        raise BudgetError(f"{spent.what} computed an integer of more than {MAX_INT_BITS} bits")
+        raise BudgetError(f"computed an integer of more than {MAX_INT_BITS} bits")
     spent.checks += 1
     if spent.checks % 64 == 0:
         spent.tick()
@@ -115,7 +115,7 @@ def _iterate(iterable: Iterable[Any]) -> Iterator[Any]:
     for item in iterable:
         spent.iterations += 1
         if spent.iterations > spent.limits.iterations:
-            raise BudgetError(f"{spent.what} ran more than {spent.limits.iterations:,} loop iterations")
+            raise BudgetError(f"ran more than {spent.limits.iterations:,} loop iterations")
         if spent.iterations % 256 == 0:
             spent.tick()
         yield item

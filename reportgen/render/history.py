@@ -172,7 +172,7 @@ def render_history(history: History, out_dir: Path, template_dir: Path | None = 
     generated_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     html = _page(_context(history, "html", charts, generated_at), template_dir)
     if (reference := external_reference(html, ())) is not None:
-        raise RenderError(f"history HTML would load an external resource or run a script ({reference!r}); it must "
+        raise RenderError(f"history HTML would load an external resource or run a script ({reference}); it must "
                           "be self-contained")
     try:
         html = secure_page(html)

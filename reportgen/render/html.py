@@ -89,7 +89,7 @@ def render_html(result: AnalysisResult, customers: CustomerTable, ctx: RenderCon
     scripts = (str(parts["bundle"]), str(parts["app"]), JS_FLAG)
     if (reference := external_reference(page, scripts)) is not None:
         raise RenderError(f"HTML report would load an external resource or run a script of its own "
-                          f"({reference!r}); it must be self-contained")
+                          f"({reference}); it must be self-contained")
     try:
         page = secure_page(page, scripts)
     except ValueError as exc:

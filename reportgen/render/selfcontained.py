@@ -69,7 +69,7 @@ def _tokens(nodes: Iterable[Any]) -> Iterator[Any]:
     for node in nodes:
         yield node
         for child in (getattr(node, "prelude", None), getattr(node, "content", None),
-                      getattr(node, "arguments", None)):
+                      getattr(node, "arguments", None), getattr(node, "value", None)):
             if isinstance(child, list):
                 yield from _tokens(child)
 
@@ -90,10 +90,6 @@ def css_problem(css: str, declarations: bool = False) -> str | None:
         if kind == "function" and node.lower_name in _IMAGE_FUNCTIONS and \
                 any(t.type == "string" and url_problem(t.value) for t in node.arguments):
             return f"{node.lower_name}({tinycss2.serialize(node.arguments)})"
-        if kind == "declaration":
-            found = css_problem(tinycss2.serialize(node.value), declarations=True) if node.value else None
-            if found:
-                return found
     return None
 
 

@@ -187,9 +187,9 @@ def render_template(name: str, context: dict[str, Any], template_dir: Path | Non
         where = f"{template_dir} or the built-in templates" if template_dir else "the built-in templates"
         raise RenderError(f"template '{name}': '{exc.name}' not found in {where}") from None
     except BudgetError as exc:
-        raise RenderError(_one_line(exc)) from None
+        raise RenderError(f"template '{_culprit(exc, name)}' went past its budget: {_one_line(exc)}") from None
     except SecurityError as exc:
-        raise RenderError(f"template '{name}' was refused by the sandbox: {_one_line(exc)}") from None
+        raise RenderError(f"template '{_culprit(exc, name)}' was refused by the sandbox: {_one_line(exc)}") from None
     except jinja2.TemplateSyntaxError as exc:
         raise RenderError(f"template '{exc.filename or name}' line {exc.lineno}: {_one_line(exc)}") from None
     except jinja2.TemplateError as exc:
@@ -200,6 +200,17 @@ def render_template(name: str, context: dict[str, Any], template_dir: Path | Non
         if template_dir is None:
             raise
         raise RenderError(f"template '{name}' could not be rendered: {_one_line(exc)}") from None
+
+
+def _culprit(exc: BaseException, name: str) -> str:
+    """The innermost template the error was raised in (an included or extended one), else ``name``."""
+    found, tb = name, exc.__traceback__
+    while tb is not None:  # Jinja's rewritten traceback has a frame per template line, named by its file
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.lower().endswith(TEMPLATE_SUFFIXES):
+            found = Path(filename).name
+        tb = tb.tb_next
+    return found
 
 
 def _one_line(exc: Exception) -> str:
