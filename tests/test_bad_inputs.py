@@ -346,6 +346,22 @@ ODD_NAMES = customers(30).rename(columns={"spend": "الإنفاق_الشهري"
                                           "region": "地域 🌏"})
 SCRIPT = "<script>alert(1)</script>"
 
+def rules_file(action: str = "Act on {{ segment }}.", when: str = "size > 0") -> Maker:
+    """The small table with a rules file holding one rule (its action and condition as given)."""
+    rule = (f'[[rule]]\nid = "hostile"\ntitle = "Hostile rule"\naction = {json.dumps(action)}\n'
+            f'rationale = "r"\npriority = 1\nwhen = {json.dumps(when)}\n')
+
+    def make(tmp_path: Path) -> Made:
+        (tmp_path / "rules.toml").write_text(rule, encoding="utf-8")
+        return with_config(frame_file(customers(30)), '[rules]\nfile = "rules.toml"\n')(tmp_path)
+    return make
+
+
+def derived(expression: str) -> Maker:
+    return with_config(frame_file(customers(30)), f"[features.derived]\nX = {json.dumps(expression)}\n")
+
+
+ACTION_FAILS = "rules.toml: rule 'hostile': 'action' fails to render with sample values ("
 DUPLICATE_ERROR = '[data]\nduplicate_ids = "error"\nid_column = "customer_id"\n'
 
 CASES: list[tuple[str, Maker, int, str]] = [
@@ -460,6 +476,29 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "ran: column store ignored: too many categories (50,000 > max_categories 20)"),
     ("odd-column-names", frame_file(ODD_NAMES), 0,
      f"ran: column الإنفاق_الشهري numeric | column הזמנות numeric | column {LONG_NAME} numeric | column 地域 🌏"),
+    ("rule-action-huge-power", rules_file("{{ (((9**99)**99)**99)**99 }}"), 1,
+     ACTION_FAILS + "'29512665430652752148753480226197736314359272517043832886063884637676943433478020332709411004889 ** 99' "
+     "would be an integer of more than 4096 bits)"),
+    ("rule-action-nested-loops", rules_file(
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"), 1,
+     ACTION_FAILS + "ran more than 100,000 loop iterations)"),
+    ("rule-action-lipsum", rules_file("{{ lipsum(1000000) }}"), 1,
+     ACTION_FAILS + "lipsum of more than 10,000 words is not allowed)"),
+    ("rule-action-format-width", rules_file("{{ '%999999999d'|format(1) }}"), 1,
+     ACTION_FAILS + "format widths and precisions above 1000 (or given as '*') are not allowed)"),
+    ("rule-action-format-missing-argument", rules_file("{{ '{0}'.format() }}"), 1,
+     ACTION_FAILS + "tuple index out of range)"),
+    ("rule-action-pop-empty", rules_file("{{ [].pop() }}"), 1, ACTION_FAILS + "pop from empty list)"),
+    ("rule-action-self-calling-macro", rules_file("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"), 1,
+     "rules.toml: rule 'hostile': 'action' fails to render with sample values (it calls itself without end)"),
+    ("rule-action-bad-codec", rules_file("{{ 'x'.encode('rot13') }}"), 1,
+     ACTION_FAILS + "'rot13' is not a text encoding"),
+    ("rule-when-format-on-text", rules_file(when="'%999999999d' % size + '%999999999d' % size == 'x'"), 1,
+     "rules.toml: rule 'hostile': 'when' is invalid: arithmetic on text is not allowed"),
+    ("derived-power-tower", derived("10**10**10"), 1,
+     "Config value 'features.derived.X': exponent 1e+10 is larger than 100 but received '10**10**10'"),
+    ("derived-400-digit-literal", derived("1" * 400), 1,
+     "Config value 'features.derived.X': the number 111111111111… (400 digits) is too large"),
     ("script-column-name", frame_file(customers(30).rename(columns={"orders": SCRIPT})), 0,
      f"ran: column {SCRIPT} numeric"),
 ]
