@@ -676,3 +676,77 @@ def test_give_back_collects_and_returns_freed_memory() -> None:
     del pin
     assert alive() is None
     assert _resident_kb() < before - 100_000, "freed heap memory stayed resident"
+
+
+# --- edited baseline files -----------------------------------------------------------------------------------------
+
+
+def _edit_json(name: str, change: Callable[[dict], object]) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+        replaced = change(data)
+        (folder / name).write_text(json.dumps(data if replaced is None else replaced), encoding="utf-8")
+    return edit
+
+
+def _text(name: str, text: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_text(text, encoding="utf-8")
+
+
+def _first_segment(key: str, value: object) -> Callable[[dict], None]:
+    return lambda summary: summary["segments"][0].__setitem__(key, value)
+
+
+BASELINE_CASES = [
+    ("summary-run-is-text", _edit_json("summary.json", lambda s: s.__setitem__("run", "x")),
+     "summary.json: 'run' is not an object (file edited or corrupt)"),
+    ("summary-data-is-a-list", _edit_json("summary.json", lambda s: s.__setitem__("data", [1])),
+     "summary.json: 'data' is not an object (file edited or corrupt)"),
+    ("summary-segment-id-not-integer", _edit_json("summary.json", _first_segment("id", 1.5)),
+     "summary.json: segment #1 has an id that is not a unique whole number from 0 (1.5)"),
+    ("summary-size-infinity", _text("summary.json", '{"format_version": 1, "segments": [{"id": 0, "size": Infinity}]}'),
+     "summary.json: not valid JSON (ValueError: Infinity is not a number JSON allows)"),
+    ("summary-deep-nesting", _text("summary.json", '{"format_version": 1, "x": ' + "[" * 200_000 + "]" * 200_000 + "}"),
+     "summary.json: not a reportgen file (nested too deeply)"),
+    ("summary-segments-empty", _edit_json("summary.json", lambda s: s.__setitem__("segments", {})),
+     "summary.json: 'segments' is not a non-empty list (file edited or corrupt)"),
+    ("model-categories-number", _edit_json("model.json", lambda m: m.__setitem__("categories", 5)),
+     "model.json: 'categories' is not a list of level lists (file edited or corrupt)"),
+    ("model-pca-list", _edit_json("model.json", lambda m: m.__setitem__("pca", [1])),
+     "model.json: 'pca' is not an object (file edited or corrupt)"),
+    ("model-200k-centroids", _edit_json("model.json", lambda m: m.__setitem__("centroids", [[0.0]] * 200_000)),
+     "model.json: 'centroids' must list 1 to 1000 segments (file edited or corrupt)"),
+    ("reference-numeric-list", _edit_json("reference.json", lambda r: r.__setitem__("numeric", [1])),
+     "baseline statistics are malformed"),
+]
+
+
+@pytest.mark.parametrize(("case", "edit", "expected"), BASELINE_CASES, ids=[c[0] for c in BASELINE_CASES])
+def test_edited_baseline(case: str, edit: Callable[[Path], None], expected: str, tmp_path: Path,
+                         previous_run: Path) -> None:
+    baseline = tmp_path / "baseline"
+    shutil.copytree(previous_run, baseline)
+    edit(baseline)
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before, kept = snapshot(out), snapshot(baseline)
+
+    result = invoke(previous_run.parent / "customers.csv", out, "--k", "4", "--baseline", str(baseline))
+
+    assert "Traceback" not in result.output and result.exit_code == 1, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
+    assert expected in result.output, result.output
+    assert snapshot(out) == before and snapshot(baseline) == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline", "out"]
+
+
+def test_an_id_starting_with_an_apostrophe_matches_its_own_baseline(tmp_path: Path) -> None:
+    table = customers(40).assign(customer_id=[f"'C{i}" if i % 2 else f"=C{i}" for i in range(40)])
+    path = tmp_path / "data.csv"
+    table.to_csv(path, index=False)
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert invoke(path, first, "--k", "2").exit_code == 0
+    result = invoke(path, second, "--k", "2", "--baseline", str(first))
+    assert result.exit_code == 0, result.output
+    migration = json.loads((second / "summary.json").read_text(encoding="utf-8"))["comparison"]["migration"]
+    assert (migration["added"], migration["lost"], migration["both"]) == (0, 0, 40)
