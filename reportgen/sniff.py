@@ -131,7 +131,8 @@ def _decode(path: Path, raw: bytes, complete: bool, configured: str | None, note
     with reading(path):
         codec = codecs.lookup(candidates[0]).name
     controls = len(raw) - len(raw.translate(None, _CONTROL))
-    if "16" not in codec and "32" not in codec and (b"\x00" in raw or controls > len(raw) // 20):
+    # A stray NUL or control byte in a cell is data; a file made of them is not a table.
+    if "16" not in codec and "32" not in codec and (raw.count(0) > len(raw) // 100 or controls > len(raw) // 20):
         raise DataError(f"{path}: not a readable table (binary content)")
     failure = None
     for encoding in candidates:

@@ -469,6 +469,8 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "ran: rows read 30, segmented 30 | tags: column not read x30 (nested type list<element: string> is not "
      "supported) | address: column not read x30 (nested type struct<city: string, zip: string>"),
     ("binary-as-csv", binary_csv, 1, "not a readable table (binary content)"),
+    ("nul-byte-in-a-cell", text_file("data.csv", rows_of(30).replace("North", "No\x00rth", 1)), 0,
+     "ran: rows read 30, segmented 30 | column region categorical"),
     ("numbers-as-column-names", frame_file(customers(30).rename(columns={"spend": "2024", "orders": "2025"})), 0,
      "ran: column 2024 numeric | column 2025 numeric"),
     ("500-columns", frame_file(wide), 0, "ran: rows read 60, segmented 60 | column m499 numeric"),

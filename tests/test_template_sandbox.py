@@ -279,3 +279,18 @@ def test_template_folder_cases_end_to_end(previous: Path, small_data: Path, tmp_
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["templates", "out"] +
                                                                 (["c.toml"] if command == "validate" else []))
+
+
+def test_data_that_reads_like_markup_runs_through(tmp_path: Path) -> None:
+    """Categories and ids that read like CSS or URLs are text: the whole run writes the HTML report."""
+    words = ["@import", "url(//cdn)", "src=https://x", "see href=//wiki/page"]
+    lines = ["customer_id,spend,orders,channel"]
+    lines += [f"{'sales@import.co.uk' if i == 0 else f'C{i}'},{100 + (i % 2) * 900 + i},{1 + (i % 2) * 20},"
+              f"{words[i % 4]}" for i in range(60)]
+    path = tmp_path / "data.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(path), "-o", str(tmp_path / "out"), "--formats", "html",
+                                       "--k", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "sales@import.co.uk" in page and all(word in page for word in ("@import", "url(//cdn)"))
