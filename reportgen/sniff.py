@@ -17,6 +17,8 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
+from xml.parsers.expat import ExpatError
 
 import pandas as pd
 import pyarrow as pa
@@ -57,6 +59,8 @@ def reading(path: Path, gz: bool = False) -> Iterator[None]:
         raise DataError(f"{path}: cannot be decoded as {exc.encoding} (byte 0x{byte:02x}); set data.encoding") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
+    except (ElementTree.ParseError, ExpatError) as exc:  # a workbook's XML: malformed, or entity bombs refused
+        raise DataError(f"{path}: not a readable workbook (its XML cannot be parsed: {_one_line(exc)})") from None
     except LookupError as exc:
         raise DataError(f"{path}: cannot be read ({exc}); set data.encoding to one such as utf-8, cp1252, utf-16")\
             from None
@@ -67,6 +71,11 @@ def reading(path: Path, gz: bool = False) -> Iterator[None]:
                             "only the columns to segment on, split or sample the rows, or raise the memory limit"
                             ) from None
         raise DataError(f"{path}: {_reason(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _reason(exc: BaseException) -> str:

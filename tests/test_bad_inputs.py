@@ -8,13 +8,16 @@ or (when cleaning can rescue the data) a normal run whose summary.json says what
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import random
 import shutil
 import subprocess
 import sys
+import time
 import weakref
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -315,6 +318,30 @@ def excel_merged_name(tmp_path: Path) -> Made:
     return path, []
 
 
+def _workbook_with_sheet(path: Path, sheet_xml: bytes) -> Path:
+    """An .xlsx whose first sheet's XML is replaced by ``sheet_xml``."""
+    book = openpyxl.Workbook()
+    book.active.append(["customer_id", "spend"])
+    book.save(path)
+    original = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(original)) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            out.writestr(item.filename, sheet_xml if item.filename == "xl/worksheets/sheet1.xml"
+                         else source.read(item.filename))
+    return path
+
+
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + "".join(f'<!ENTITY lol{i + 1} "{("&lol" + str(i or "") + ";") * 10}">' for i in range(9)) + "]>")
+SHEET = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def excel_billion_laughs(tmp_path: Path) -> Made:
+    xml = (LAUGHS + SHEET + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+           "</sheetData></worksheet>")
+    return _workbook_with_sheet(tmp_path / "book.xlsx", xml.encode()), []
+
+
 def partly_nested_parquet(tmp_path: Path) -> Made:
     path = tmp_path / "customers.parquet"
     table = pa.Table.from_pandas(customers(30), preserve_index=False)
@@ -458,6 +485,9 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "ran: rows read 30, segmented 30 | column customer_id id | column region categorical | column spend numeric"
      " [monetary] | column orders numeric [frequency] | column web_visits numeric [web_visits]"),
     ("excel-merged-name", excel_merged_name, 0, "ran: column spend numeric [monetary] | column column_3 numeric"),
+    ("excel-billion-laughs", excel_billion_laughs, 1,
+     "book.xlsx: not a readable workbook (its XML cannot be parsed: limit on input amplification factor (from DTD "
+     "and entities) breached"),
     ("csv-named-xlsx", text_file("book.xlsx", rows_of(30)), 1, "book.xlsx: cannot be read (File is not a zip file)"),
     ("empty-xlsx", text_file("book.xlsx", b""), 1, "book.xlsx: the file is empty"),
     ("excel-empty-header", excel_empty_header, 1, "has an empty header row"),
@@ -479,8 +509,8 @@ CASES: list[tuple[str, Maker, int, str]] = [
     ("odd-column-names", frame_file(ODD_NAMES), 0,
      f"ran: column الإنفاق_الشهري numeric | column הזמנות numeric | column {LONG_NAME} numeric | column 地域 🌏"),
     ("rule-action-huge-power", rules_file("{{ (((9**99)**99)**99)**99 }}"), 1,
-     ACTION_FAILS + "'29512665430652752148753480226197736314359272517043832886063884637676943433478020332709411004889 ** 99' "
-     "would be an integer of more than 4096 bits)"),
+     ACTION_FAILS + "'2951266543065275214875348022619773631435927251704383288606388463767694343347802033270941100"
+     "4889 ** 99' would be an integer of more than 4096 bits)"),
     ("rule-action-nested-loops", rules_file(
         "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"), 1,
      ACTION_FAILS + "ran more than 100,000 loop iterations)"),
@@ -752,3 +782,63 @@ def test_an_id_starting_with_an_apostrophe_matches_its_own_baseline(tmp_path: Pa
     assert result.exit_code == 0, result.output
     migration = json.loads((second / "summary.json").read_text(encoding="utf-8"))["comparison"]["migration"]
     assert (migration["added"], migration["lost"], migration["both"]) == (0, 0, 40)
+
+
+# --- memory growth beyond the estimate -----------------------------------------------------------------------------
+
+
+def _gzip_that_grows(path: Path) -> Path:
+    """An ordinary first megabyte (compressed), then about 1.5 GB of one row repeated, in gzip members of their own."""
+    rng = np.random.default_rng(0)
+    rows = 60_000
+    head = pd.DataFrame({"customer_id": [f"C{i:07d}" for i in range(rows)],
+                         "spend": rng.normal(500, 200, rows).round(3), "orders": rng.integers(1, 40, rows),
+                         "visits": rng.normal(10, 3, rows).round(4)})
+    repeated = gzip.compress(("C9999999,123.456,7,8.9\n" * 45_000).encode(), compresslevel=9)  # ~1 MB each
+    with path.open("wb") as handle:
+        handle.write(gzip.compress(head.to_csv(index=False).encode(), compresslevel=1))
+        for _ in range(1_500):
+            handle.write(repeated)
+    return path
+
+
+def test_growth_past_the_estimate_stops_the_read(tmp_path: Path, previous_run: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _gzip_that_grows(tmp_path / "grows.csv.gz")
+    assert memory.gzip_size(path) < 100_000_000  # the estimate sees tens of megabytes
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    resident = memory._proc("/proc/self/status")["VmRSS"]
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", str(resident + 700 * 2**20))
+
+    result = invoke(path, out)
+
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output.count("\n") == 1, result.output
+    assert result.output.startswith(f"Error: {path}: too large for the memory available: reading it took "), \
+        result.output
+    assert "more than the run can afford (" in result.output and "REPORTGEN_MEMORY_LIMIT=" in result.output
+    assert memory._proc("/proc/self/status")["VmRSS"] < resident + 1_000 * 2**20
+    assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["grows.csv.gz", "out"]
+
+
+def test_a_sheet_larger_than_its_dimension_is_estimated_from_its_xml(tmp_path: Path, previous_run: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``<dimension>`` claiming 2 rows over 40 MB of XML: the estimate goes by the XML, and refuses it at once."""
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>C{r}</t></is></c><c r="B{r}"><v>{r % 97}.5</v></c>'
+                   "</row>" for r in range(2, 400_000))
+    xml = (SHEET + '<dimension ref="A1:B2"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>customer_id</t></is>'
+           '</c><c r="B1" t="inlineStr"><is><t>spend</t></is></c></row>' + rows + "</sheetData></worksheet>")
+    path = _workbook_with_sheet(tmp_path / "book.xlsx", xml.encode())
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    resident = memory._proc("/proc/self/status")["VmRSS"]
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", str(resident + memory.need_for(len(xml) // 3)))
+    start = time.monotonic()
+    result = invoke(path, out)
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith(f"Error: {path}: too large for the memory available: the "), result.output
+    assert f"(about {len(xml) // 300:,} rows)" in result.output and time.monotonic() - start < 10
+    assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out"]
