@@ -133,7 +133,10 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
                  "transactions.as_of": as_of, "transactions.window": window,
                  "comparison.baseline": _absolute(baseline), "comparison.reuse_model": reuse_model}
     config = _settings(config_path, input_file, overrides)
+    from reportgen.render.limits import check_address_space
     from reportgen.render.worker import prestart
+
+    check_address_space(config.output.formats)  # before the rendering process starts the chart engine
 
     prestart(config.output.formats)  # before the analysis libraries load: both processes import at once
     from reportgen.pipeline import build_report
@@ -204,7 +207,9 @@ def history(runs_dir: str, output: str | None, template_dir: str | None) -> None
     """
     from reportgen.history import History, collect_runs
     from reportgen.render.history import render_history
+    from reportgen.render.limits import check_address_space
 
+    check_address_space(["history"])
     runs = collect_runs(Path(runs_dir))
     out_dir = Path(output) if output else Path(runs_dir) / "history"
     paths = render_history(History.from_runs(runs), out_dir.expanduser(),

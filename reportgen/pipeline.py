@@ -268,9 +268,11 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
         the rendering libraries meanwhile (what the command line does). The files written are the same.
     """
     from reportgen.output import prepare_target
+    from reportgen.render.limits import check_address_space
     from reportgen.render.worker import VISUAL, claim
 
     start = time.perf_counter()
+    check_address_space(config.output.formats)
     out_dir = prepare_target(config.resolve(config.output.dir) or Path.cwd() / "reportgen-report")
     visual = tuple(f for f in dict.fromkeys(config.output.formats) if f in VISUAL)
     worker = claim(visual) if parallel and visual else None

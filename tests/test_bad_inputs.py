@@ -842,3 +842,33 @@ def test_a_sheet_larger_than_its_dimension_is_estimated_from_its_xml(tmp_path: P
     assert result.output.startswith(f"Error: {path}: too large for the memory available: the "), result.output
     assert f"(about {len(xml) // 300:,} rows)" in result.output and time.monotonic() - start < 10
     assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out"]
+
+
+def _under_address_space_limit(limit: int, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    start = (f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
+             "sys.argv[0] = 'reportgen'; runpy.run_module('reportgen', run_name='__main__')")
+    return subprocess.run([sys.executable, "-c", start, *args], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="sets a Linux process limit")
+def test_charts_under_an_address_space_limit_say_what_they_need(tmp_path: Path, previous_run: Path) -> None:
+    """The chart engine cannot start below 64 GiB of address space: one line before any work, nothing written;
+    the same limit lets a JSON and CSV run through."""
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    data = str(previous_run.parent / "customers.csv")
+    proc = _under_address_space_limit(8 * 10**9, "run", data, "-o", str(out), "--formats", "html,json", "--k", "4",
+                                      "-q")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == ("Error: HTML output needs an address-space limit (ulimit -v, prlimit --as) of at least "
+                           "70 GB, but it is 8 GB: the chart engine reserves 64 GiB of address space it does not use; "
+                           "bound memory with ulimit -d or prlimit --data, a cgroup limit or REPORTGEN_MEMORY_LIMIT "
+                           "instead, or write --formats json,csv\n")
+    assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    proc = _under_address_space_limit(8 * 10**9, "run", data, "-o", str(out), "--formats", "json,csv", "--k", "4",
+                                      "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
