@@ -121,9 +121,12 @@ def prepare_target(target: Path, kind: str = "run") -> Path:
         The target, resolved.
     """
     target = resolve_target(target)
-    if target.parent.is_dir():
-        with _flock(target.parent):
-            recover(target)
+    try:
+        if target.parent.is_dir():
+            with _flock(target.parent):
+                recover(target)
+    except OSError as exc:
+        raise RenderError(f"output folder {target}: {exc.strerror or exc}") from None
     check_target(target, kind)
     return target
 
@@ -174,16 +177,24 @@ def staging(target: Path, kind: str = "run") -> Iterator[Path]:
     except OSError as exc:
         raise RenderError(f"cannot create the output folder {target}: {exc.strerror}") from None
     try:
-        yield stage
-        _write_marker(stage, kind)
-        os.chmod(stage, _new_folder_mode(target))
-        with _flock(target.parent):
-            recover(target)
-            check_target(target, kind)
-            _swap(stage, target)
-    except BaseException:
-        _remove_stage(stage, target)
-        raise
+        try:
+            yield stage
+        except BaseException:
+            _remove_stage(stage, target)
+            raise
+        try:
+            _write_marker(stage, kind)
+            os.chmod(stage, _new_folder_mode(target))
+            with _flock(target.parent):
+                recover(target)
+                check_target(target, kind)
+                _swap(stage, target)
+        except OSError as exc:
+            _remove_stage(stage, target)
+            raise RenderError(f"cannot move the report into {target}: {exc.strerror or exc}") from None
+        except BaseException:
+            _remove_stage(stage, target)
+            raise
     finally:
         if stage.exists():
             _remove_stage(stage, target)

@@ -96,7 +96,7 @@ def _check_action(text: str, env: SandboxedEnvironment) -> tuple[frozenset[str],
     sample: dict[str, Any] = {name: "Champions" if name == "rfm_top_group" else 1.0 for name in variables}
     context = {**sample, "segment": "Sample", "audience": 100, "traits": ["High X"], "traits_text": "high X"}
     try:
-        with budget(RULE_LIMITS, "the action"):
+        with budget(RULE_LIMITS):
             render(env.from_string(text), context)
     except RecursionError:
         return frozenset(), [f"'action' fails to render with sample values (it calls itself without end) in {text!r}"]
@@ -229,7 +229,7 @@ def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
         for rule in sorted(fired or [rulebook.fallback], key=lambda r: (r.priority, r.id)):
             try:
                 template = templates.get(rule.id) or templates.setdefault(rule.id, env.from_string(rule.action))
-                with budget(RULE_LIMITS, "the action"):
+                with budget(RULE_LIMITS):
                     action = " ".join(render(template, context).split())
             except RecursionError:
                 raise ConfigError(f"{rule.source}: rule '{rule.id}': action fails on segment '{segment.name}': "

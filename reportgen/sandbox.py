@@ -17,7 +17,7 @@ import re
 import string
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import nodes, pass_environment, pass_eval_context
@@ -47,11 +47,10 @@ class Limits:
 @dataclass
 class _Spent:
     limits: Limits
-    what: str
     deadline: float
     iterations: int = 0
     output: int = 0
-    checks: int = field(default=0)
+    checks: int = 0
 
     def tick(self) -> None:
         if time.monotonic() > self.deadline:
@@ -64,9 +63,9 @@ _current: contextvars.ContextVar[_Spent | None] = contextvars.ContextVar("report
 
 
 @contextlib.contextmanager
-def budget(limits: Limits, what: str) -> Iterator[None]:
-    """Count the work of the sandboxed renders inside the block against ``limits``; ``what`` names it in errors."""
-    token = _current.set(_Spent(limits, what, time.monotonic() + limits.seconds))
+def budget(limits: Limits) -> Iterator[None]:
+    """Count the work of the sandboxed renders inside the block against ``limits`` (the caller names the culprit)."""
+    token = _current.set(_Spent(limits, time.monotonic() + limits.seconds))
     try:
         yield
     finally:
@@ -76,7 +75,7 @@ def budget(limits: Limits, what: str) -> Iterator[None]:
 def _spent() -> _Spent:
     spent = _current.get()
     if spent is None:  # outside a budget block: each loop and value is bounded on its own
-        spent = _Spent(TEMPLATE_LIMITS, "the template", time.monotonic() + TEMPLATE_LIMITS.seconds)
+        spent = _Spent(TEMPLATE_LIMITS, time.monotonic() + TEMPLATE_LIMITS.seconds)
     return spent
 
 

@@ -110,6 +110,13 @@ EXFILTRATE = [
 
 
 @pytest.mark.parametrize(("markup", "found"), EXFILTRATE, ids=[f"x{i}" for i in range(len(EXFILTRATE))])
+def test_the_page_check_finds_what_would_fetch_or_run(markup: str, found: str) -> None:
+    page = f'<!DOCTYPE html><html><head><script>{JS_FLAG}</script></head><body>{markup}</body></html>'
+    problem = external_reference(page, (JS_FLAG,))
+    assert problem is not None and found in problem, problem
+
+
+@pytest.mark.parametrize(("markup", "found"), [EXFILTRATE[0], EXFILTRATE[4], EXFILTRATE[10]])
 def test_a_template_cannot_make_the_page_fetch_or_run(result, tmp_path: Path, markup: str, found: str) -> None:
     folder = _folder(tmp_path, f'<section id="cover">{markup}</section>')
     with pytest.raises(RenderError, match="it must be self-contained") as info:
@@ -188,20 +195,20 @@ SMALL = Limits(seconds=5.0, output=20_000, iterations=100_000, value=100_000)
 ])
 def test_budgets_stop_runaway_templates_fast(template: str, message: str) -> None:
     start = time.monotonic()
-    with pytest.raises(Exception, match=re.escape(message)), budget(SMALL, "test"):
+    with pytest.raises(Exception, match=re.escape(message)), budget(SMALL):
         render(ENV.from_string(template), {})
     assert time.monotonic() - start < 2
 
 
 def test_the_time_budget() -> None:
     with pytest.raises(BudgetError, match=r"took longer than the time budget of 0\.2 s"), \
-            budget(Limits(0.2, 10**9, 10**9, 10**9), "test"):
+            budget(Limits(0.2, 10**9, 10**9, 10**9)):
         render(ENV.from_string("{% for a in range(100000) %}{% for b in range(100000) %}{{ a * b }}"
                                "{% endfor %}{% endfor %}"), {})
 
 
 def test_ordinary_arithmetic_and_formats_still_work() -> None:
-    with budget(SMALL, "test"):
+    with budget(SMALL):
         out = render(ENV.from_string("{{ '%5.1f'|format(3.14159) }} {{ '{:>8,.2f}'.format(1234.5) }} {{ 2**64 }} "
                                      "{{ 'ab' * 3 }} {% for i in range(3) %}{{ i }}{% endfor %}"), {})
     assert out == "  3.1 1,234.50 18446744073709551616 ababab 012"
@@ -294,3 +301,52 @@ def test_data_that_reads_like_markup_runs_through(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "sales@import.co.uk" in page and all(word in page for word in ("@import", "url(//cdn)"))
+
+
+# --- the logo ------------------------------------------------------------------------------------------------------
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("logo.png", b"just text, named like an image", "is not a PNG, JPEG, GIF, WebP or SVG image"),
+    ("logo.svg", b"<html><script>alert(1)</script></html>", "is not a PNG, JPEG, GIF, WebP or SVG image"),
+    ("logo.png", PNG + b"\0" * 5_000_000, "is larger than 5 MB; use a smaller image"),
+    ("missing.png", None, "cannot be read (No such file or directory)"),
+])
+def test_a_logo_must_be_a_small_image(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
+    from reportgen.errors import ConfigError
+    from reportgen.render.context import logo_data_uri
+
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ConfigError, match=re.escape(f"Config value 'report.logo': {path} {message}")):
+        logo_data_uri(str(path))
+
+
+def test_a_real_logo_is_embedded_by_its_content(tmp_path: Path) -> None:
+    from reportgen.render.context import logo_data_uri
+
+    (tmp_path / "logo.bin").write_bytes(PNG)
+    assert logo_data_uri(str(tmp_path / "logo.bin")).startswith("data:image/png;base64,iVBORw0KGgo")
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_huge_logo_is_one_line_end_to_end(previous: Path, small_data: Path, tmp_path: Path, command: str) -> None:
+    logo = tmp_path / "logo.png"
+    with logo.open("wb") as handle:  # a sparse file: 1.5 GB on paper, nothing on disk
+        handle.write(PNG)
+        handle.truncate(1_500_000_000)
+    (tmp_path / "c.toml").write_text(f'[report]\nlogo = "{logo}"\n')
+    out = tmp_path / "out"
+    shutil.copytree(previous, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    args = (["run", str(small_data), "-o", str(out), "--formats", "pdf", "--k", "2", "-q"] if command == "run"
+            else ["validate", str(small_data)])
+    result = CliRunner().invoke(main, [*args, "-c", str(tmp_path / "c.toml")])
+    assert result.exit_code == 1, result.output
+    assert result.output == f"Error: Config value 'report.logo': {logo} is larger than 5 MB; use a smaller image\n"
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "logo.png", "out"]

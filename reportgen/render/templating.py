@@ -181,7 +181,7 @@ def render_template(name: str, context: dict[str, Any], template_dir: Path | Non
         template = environment(template_dir).get_template(name)
         if template_dir is None:
             return template.render(context)
-        with budget(TEMPLATE_LIMITS, f"template '{name}'"):
+        with budget(TEMPLATE_LIMITS):
             return render(template, context)
     except jinja2.TemplateNotFound as exc:
         where = f"{template_dir} or the built-in templates" if template_dir else "the built-in templates"
