@@ -35,10 +35,19 @@ def debris(parent: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 120 customers of the sample: a run on them takes a fraction of a second."""
+    path = tmp_path_factory.mktemp("data") / "customers.csv"
+    lines = (sample_data_dir() / "customers.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:121]), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
     """A good run's output folder (JSON and CSV only, a fixed K: quick)."""
     folder = tmp_path_factory.mktemp("good") / "2026-10"
-    result = run_cli("run", str(sample_data_dir() / "customers.csv"), "-o", str(folder), "--k", "3",
+    result = run_cli("run", str(data), "-o", str(folder), "--k", "3",
                      "--formats", "json,csv", "-q", "--period", "2026-10")
     assert result.exit_code == 0, result.output
     return folder
@@ -62,13 +71,13 @@ def test_history_into_a_run_folder_is_refused(run_folder: Path, tmp_path: Path) 
     assert snapshot(runs / "2026-10") == before and debris(runs) == []
 
 
-def test_run_into_a_history_folder_is_refused(tmp_path: Path) -> None:
+def test_run_into_a_history_folder_is_refused(tmp_path: Path, data: Path) -> None:
     history = tmp_path / "history"
     history.mkdir()
     (history / "history.html").write_text("<p>trend</p>")
     (history / MARKER).write_text("kind = history\nfile = history.html\n")
     before = snapshot(history)
-    result = run_cli("run", str(sample_data_dir() / "customers.csv"), "-o", str(history), "--formats", "json", "-q")
+    result = run_cli("run", str(data), "-o", str(history), "--formats", "json", "-q")
     assert result.exit_code == 1
     assert result.output == (f"Error: output folder {history} holds a reportgen history report; write the run into "
                              "a folder of its own\n")
@@ -84,29 +93,29 @@ def test_old_marker_without_a_kind_is_read_from_the_files(run_folder: Path, tmp_
     assert marker is not None and marker.kind == "run" and "notes.txt" not in marker.files
 
 
-def test_an_input_inside_the_output_folder_stays(run_folder: Path, tmp_path: Path) -> None:
+def test_an_input_inside_the_output_folder_stays(run_folder: Path, tmp_path: Path, data: Path) -> None:
     out = tmp_path / "out"
     shutil.copytree(run_folder, out)
-    data = out / "mydata.csv"
-    shutil.copyfile(sample_data_dir() / "customers.csv", data)
+    mine = out / "mydata.csv"
+    shutil.copyfile(data, mine)
     (out / "notes.txt").write_text("the user's own notes")
     os.chmod(out, 0o775)
     for _ in range(2):  # and again: a kept file stays kept
-        result = run_cli("run", str(data), "-o", str(out), "--k", "3", "--formats", "json", "-q")
+        result = run_cli("run", str(mine), "-o", str(out), "--k", "3", "--formats", "json", "-q")
         assert result.exit_code == 0, result.output
-    assert data.read_bytes() == (sample_data_dir() / "customers.csv").read_bytes()
+    assert mine.read_bytes() == data.read_bytes()
     assert (out / "notes.txt").read_text() == "the user's own notes"
     assert stat.S_IMODE(out.stat().st_mode) == 0o775
     assert read_marker(out).files == {"model.json", "reference.json", "summary.json"}  # type: ignore[union-attr]
     assert not (out / "segments.csv").exists() and debris(tmp_path) == []
 
 
-def test_a_user_file_named_like_an_output_is_not_replaced(run_folder: Path, tmp_path: Path) -> None:
+def test_a_user_file_named_like_an_output_is_not_replaced(run_folder: Path, tmp_path: Path, data: Path) -> None:
     out = tmp_path / "out"
     shutil.copytree(run_folder, out)
     (out / MARKER).write_text("kind = run\nfile = summary.json\n")  # segments.csv and the others are not ours
     before = snapshot(out)
-    result = run_cli("run", str(sample_data_dir() / "customers.csv"), "-o", str(out), "--k", "3",
+    result = run_cli("run", str(data), "-o", str(out), "--k", "3",
                      "--formats", "json,csv", "-q")
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: output folder {out} holds 'model.json', which reportgen did not write")
@@ -170,7 +179,8 @@ def _old_folder(target: Path) -> None:
 
 @pytest.mark.parametrize("step", ["during-render", "moving-user-files", "after-exchange", "fallback-before",
                                   "fallback-between"])
-def test_a_kill_at_any_step_leaves_a_folder_and_the_next_run_cleans_up(tmp_path: Path, step: str) -> None:
+def test_a_kill_at_any_step_leaves_a_folder_and_the_next_run_cleans_up(tmp_path: Path, step: str,
+                                                                      data: Path) -> None:
     target = tmp_path / "out"
     _old_folder(target)
     proc = subprocess.run([sys.executable, "-c", KILL, str(target), step], capture_output=True, text=True,
@@ -181,7 +191,7 @@ def test_a_kill_at_any_step_leaves_a_folder_and_the_next_run_cleans_up(tmp_path:
     else:
         assert step == "fallback-between" and debris(tmp_path)  # the previous outputs wait in .out.old-*
 
-    result = run_cli("run", str(sample_data_dir() / "customers.csv"), "-o", str(target), "--k", "3",
+    result = run_cli("run", str(data), "-o", str(target), "--k", "3",
                      "--formats", "json", "-q")
 
     assert result.exit_code == 0, result.output
@@ -191,13 +201,13 @@ def test_a_kill_at_any_step_leaves_a_folder_and_the_next_run_cleans_up(tmp_path:
     assert (target / "summary.json").read_text().startswith("{")
 
 
-def test_a_live_run_keeps_its_staging_folder(tmp_path: Path) -> None:
+def test_a_live_run_keeps_its_staging_folder(tmp_path: Path, data: Path) -> None:
     """Another run's cleanup must not take the staging folder of a run still rendering."""
     target = tmp_path / "out"
     _old_folder(target)
     with staging(target) as stage:
         (stage / "summary.json").write_text("{}")
-        result = run_cli("run", str(sample_data_dir() / "customers.csv"), "-o", str(target), "--k", "3",
+        result = run_cli("run", str(data), "-o", str(target), "--k", "3",
                          "--formats", "json", "-q")
         assert result.exit_code == 0, result.output
         assert stage.is_dir() and (stage / "summary.json").exists()
@@ -228,13 +238,12 @@ def test_concurrent_swaps_into_one_folder_are_serialised(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("option", ["-o", "input", "--baseline"])
-def test_a_symbolic_link_loop_is_one_line(tmp_path: Path, option: str) -> None:
+def test_a_symbolic_link_loop_is_one_line(tmp_path: Path, option: str, data: Path) -> None:
     loop = tmp_path / "loop"
     os.symlink(tmp_path / "loop2", loop)
     os.symlink(loop, tmp_path / "loop2")
-    data = str(sample_data_dir() / "customers.csv")
-    args = {"-o": [data, "-o", str(loop)], "input": [str(loop), "-o", str(tmp_path / "out")],
-            "--baseline": [data, "-o", str(tmp_path / "out"), "--baseline", str(loop)]}[option]
+    args = {"-o": [str(data), "-o", str(loop)], "input": [str(loop), "-o", str(tmp_path / "out")],
+            "--baseline": [str(data), "-o", str(tmp_path / "out"), "--baseline", str(loop)]}[option]
     result = run_cli("run", *args, "--formats", "json", "-q", "--k", "3")
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "a symbolic link loop" in result.output, result.output

@@ -259,8 +259,8 @@ FOLDER_CASES = [
 
 # Every case through validate; two of them through a whole run too (the renderer tests above cover the rest).
 @pytest.mark.parametrize(("command", "cover", "link", "message"),
-                         [("validate", *case) for case in FOLDER_CASES] + [("run", *FOLDER_CASES[0]),
-                                                                            ("run", *FOLDER_CASES[2])])
+                         [("validate", *case) for case in FOLDER_CASES]
+                         + [pytest.param("run", *FOLDER_CASES[i], marks=pytest.mark.slow) for i in (0, 2)])
 def test_template_folder_cases_end_to_end(previous: Path, small_data: Path, tmp_path: Path, cover: str,
                                           link: tuple[str, str] | None, message: str, command: str) -> None:
     folder = _folder(tmp_path, f'<section id="cover">{cover}</section>')
@@ -288,6 +288,7 @@ def test_template_folder_cases_end_to_end(previous: Path, small_data: Path, tmp_
                                                                 (["c.toml"] if command == "validate" else []))
 
 
+@pytest.mark.slow
 def test_data_that_reads_like_markup_runs_through(tmp_path: Path) -> None:
     """Categories and ids that read like CSS or URLs are text: the whole run writes the HTML report."""
     words = ["@import", "url(//cdn)", "src=https://x", "see href=//wiki/page"]
@@ -333,7 +334,7 @@ def test_a_real_logo_is_embedded_by_its_content(tmp_path: Path) -> None:
     assert logo_data_uri(str(tmp_path / "logo.bin")).startswith("data:image/png;base64,iVBORw0KGgo")
 
 
-@pytest.mark.parametrize("command", ["run", "validate"])
+@pytest.mark.parametrize("command", [pytest.param("run", marks=pytest.mark.slow), "validate"])
 def test_a_huge_logo_is_one_line_end_to_end(previous: Path, small_data: Path, tmp_path: Path, command: str) -> None:
     logo = tmp_path / "logo.png"
     with logo.open("wb") as handle:  # a sparse file: 1.5 GB on paper, nothing on disk
