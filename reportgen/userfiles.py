@@ -39,7 +39,8 @@ def check_user_files(config: Config) -> list[str]:
         done.append("RFM group map: loaded")
     if config.output.template_dir:
         folder = config.resolve(config.output.template_dir)
-        done.append(f"templates: {check_template_folder(folder)} files compiled in the sandbox")
+        count = check_template_folder(folder)
+        done.append(f"templates: {count} file{'' if count == 1 else 's'} compiled in the sandbox")
     if config.report.logo:
         mime, data = read_logo(config.resolve(config.report.logo))
         done.append(f"logo: {mime}, {len(data):,} bytes")
@@ -74,6 +75,12 @@ def check_template_folder(folder: Path) -> int:
         dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(base, d))]
         if len(names) > MAX_TEMPLATE_FILES:
             raise RenderError(f"template folder {folder}: more than {MAX_TEMPLATE_FILES} files")
+    from reportgen.render.templating import TEMPLATE_SUFFIXES
+    from reportgen.resources import templates_dir
+
+    builtin = {p.name for p in templates_dir().iterdir()}
+    # Other files (a README, the images of a design) are never loaded; one named like a built-in file would be.
+    names = [n for n in names if n.lower().endswith(TEMPLATE_SUFFIXES) or n in builtin]
     for name in sorted(names):
         try:
             env.get_template(name.replace(os.sep, "/"))

@@ -351,3 +351,15 @@ def test_a_huge_logo_is_one_line_end_to_end(previous: Path, small_data: Path, tm
     assert result.output == f"Error: Config value 'report.logo': {logo} is larger than 5 MB; use a smaller image\n"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml", "logo.png", "out"]
+
+
+def test_validate_tries_template_files_and_leaves_other_files_alone(small_data: Path, tmp_path: Path) -> None:
+    folder = _folder(tmp_path, '<section id="cover">{{ report.company }}</section>')
+    (folder / "README.md").write_text("# our design\n")
+    (tmp_path / "c.toml").write_text(f'[output]\ntemplate_dir = "{folder}"\n')
+    result = CliRunner().invoke(main, ["validate", str(small_data), "-c", str(tmp_path / "c.toml")])
+    assert result.exit_code == 0 and "templates: 1 file compiled in the sandbox" in result.output, result.output
+    (folder / "interactive.js").write_text("location = 'http://evil/'")
+    result = CliRunner().invoke(main, ["validate", str(small_data), "-c", str(tmp_path / "c.toml")])
+    assert result.output == (f"Error: template folder {folder}: 'interactive.js' is not a template (only .html, .htm, "
+                             ".css, .svg, .xml files)\n")
