@@ -21,3 +21,14 @@ def datasets_dir() -> Path:
             pytest.fail(f"shared datasets folder not found: {folder} (required when CI=true)")
         pytest.skip(f"shared datasets folder not found: {folder}")
     return folder
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 120 customers of the bundled sample: a run on them takes a fraction of a second."""
+    from reportgen.resources import sample_data_dir
+
+    path = tmp_path_factory.mktemp("small") / "customers.csv"
+    lines = (sample_data_dir() / "customers.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:121]), encoding="utf-8")
+    return path

@@ -19,7 +19,6 @@ from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.output import MARKER, read_marker, staging
-from reportgen.resources import sample_data_dir
 
 
 def run_cli(*args: str) -> object:
@@ -35,12 +34,8 @@ def debris(parent: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first 120 customers of the sample: a run on them takes a fraction of a second."""
-    path = tmp_path_factory.mktemp("data") / "customers.csv"
-    lines = (sample_data_dir() / "customers.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    path.write_text("".join(lines[:121]), encoding="utf-8")
-    return path
+def data(small_data: Path) -> Path:
+    return small_data
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from reportgen.render import RenderContext
 from reportgen.render.html import JS_FLAG, render_html
 from reportgen.render.selfcontained import external_reference, script_hash, secure_page
 from reportgen.render.templating import render_template
-from reportgen.resources import sample_data_dir, templates_dir
+from reportgen.resources import templates_dir
 from reportgen.sandbox import BudgetedSandbox, BudgetError, Limits, budget, render
 from tests.factories import make_customers, make_result
 
@@ -229,14 +229,6 @@ def test_a_self_calling_macro_in_a_template(tmp_path: Path) -> None:
 
 
 # --- end to end ----------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("data") / "customers.csv"
-    lines = (sample_data_dir() / "customers.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    path.write_text("".join(lines[:121]), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
