@@ -63,7 +63,12 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> l
 
 
 def _absolute(value: str | None) -> str | None:
-    return str(Path(value).expanduser().resolve()) if value else None
+    if not value:
+        return None
+    try:
+        return str(Path(value).expanduser().resolve())
+    except (RuntimeError, OSError):  # a symbolic link loop: the command that opens it names the path
+        return os.path.abspath(os.path.expanduser(value))
 
 
 def _settings(config_path: str | None, input_file: str | None, overrides: dict[str, Any]):
@@ -165,7 +170,10 @@ def run(input_file: str | None, config_path: str | None, table: str | None, quer
                  "transactions.as_of": as_of, "transactions.window": window,
                  "comparison.baseline": _absolute(baseline), "comparison.reuse_model": reuse_model}
     config = _settings(config_path, input_file, overrides)
+    from reportgen.render.limits import check_address_space
     from reportgen.render.worker import prestart
+
+    check_address_space(config.output.formats)  # before the rendering process starts the chart engine
 
     prestart(config.output.formats)  # before the analysis libraries load: both processes import at once
     from reportgen.pipeline import build_report
@@ -250,11 +258,13 @@ def history(runs_dir: str, output: str | None, template_dir: str | None) -> None
     """
     from reportgen.history import History, collect_runs
     from reportgen.render.history import render_history
+    from reportgen.render.limits import check_address_space
 
+    check_address_space(["history"])
     runs = collect_runs(Path(runs_dir))
     out_dir = Path(output) if output else Path(runs_dir) / "history"
-    paths = render_history(History.from_runs(runs), out_dir.expanduser().resolve(),
-                           Path(template_dir).resolve() if template_dir else None)
+    paths = render_history(History.from_runs(runs), out_dir.expanduser(),
+                           Path(_absolute(template_dir)) if template_dir else None)
     click.echo(f"{len(runs)} runs, {runs[0].period} to {runs[-1].period}. Wrote:", err=True)
     for path in paths:
         click.echo(str(path))

@@ -191,7 +191,7 @@ def feature_drift(reference: Mapping[str, Any], frame: pd.DataFrame, thresholds:
             continue
         try:
             results.append(measure(name, stats, frame[name], thresholds))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as exc:
             raise BaselineError(f"baseline statistics of {name!r} are malformed ({exc!r})") from None
     missing += [str(c) for c in frame.columns if c not in numeric and c not in categorical]
     drifted = tuple(r.feature for r in results if r.drifted)

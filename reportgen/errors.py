@@ -43,3 +43,15 @@ class RenderError(ReportgenError):
 
 class BaselineError(ReportgenError):
     """Raised when a previous run used as a baseline is missing, corrupt or incompatible."""
+
+
+def is_link_loop(path: object) -> bool:
+    """Whether opening ``path`` fails because its symbolic links form a loop."""
+    import errno
+    import os
+
+    try:
+        os.stat(path)  # type: ignore[arg-type]
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False

@@ -22,6 +22,7 @@ import pandas as pd
 MAX_LENGTH = 1000
 MAX_DEPTH = 100
 MAX_EXPONENT = 100
+MAX_LITERAL_BITS = 996  # floats reach about 1.8e308
 
 _ARITHMETIC: dict[type, tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub), ast.Mult: ("*", operator.mul),
@@ -90,6 +91,8 @@ class Expression:
             return _as_float(env[name])
         if isinstance(node, ast.BinOp):
             left, right = _as_float(self._eval(node.left, env)), _as_float(self._eval(node.right, env))
+            if isinstance(left, str) or isinstance(right, str):  # '%999999999d' % size would build gigabytes
+                raise ExpressionError("arithmetic on text is not allowed")
             if isinstance(node.op, ast.Pow) and np.ndim(right) == 0 and abs(float(right)) > MAX_EXPONENT:
                 raise ExpressionError(f"exponent {float(right):g} is larger than {MAX_EXPONENT}")
             return _ARITHMETIC[type(node.op)][1](left, right)
@@ -145,11 +148,15 @@ def _check(node: ast.AST, conditions: bool, depth: int) -> None:
             raise ExpressionError("True/False are only allowed in rule conditions")
         if not isinstance(value, (int, float, str)):
             raise ExpressionError(f"the literal {value!r} is not allowed")
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_LITERAL_BITS:
+            raise ExpressionError(f"the number {str(value)[:12]}… ({len(str(value))} digits) is too large")
     elif isinstance(node, ast.Name):
         pass
     elif isinstance(node, ast.BinOp):
         if type(node.op) not in _ARITHMETIC:
             raise ExpressionError(f"the operator {type(node.op).__name__} is not allowed (use + - * / // % **)")
+        if any(isinstance(side, ast.Constant) and isinstance(side.value, str) for side in (node.left, node.right)):
+            raise ExpressionError("arithmetic on text is not allowed")
         exponent = _constant_number(node.right) if isinstance(node.op, ast.Pow) else None
         if exponent is not None and abs(exponent) > MAX_EXPONENT:
             raise ExpressionError(f"exponent {exponent:g} is larger than {MAX_EXPONENT}")

@@ -106,8 +106,12 @@ def _derive(frame: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
         if unknown:
             continue
         env = {n: pd.to_numeric(frame[n], errors="coerce").astype("float64").to_numpy() for n in expr.names}
-        with np.errstate(all="ignore"):
-            value = np.asarray(expr.evaluate(env), dtype="float64")
+        try:
+            with np.errstate(all="ignore"):
+                value = np.asarray(expr.evaluate(env), dtype="float64")
+        except (expressions.ExpressionError, TypeError, ValueError) as exc:
+            problems.append(f"Config value 'features.derived.{name}': {exc} but received {text!r}")
+            continue
         frame[name] = np.broadcast_to(value, (len(frame),)).copy()
     if problems:
         raise ConfigError(problems)

@@ -8,7 +8,10 @@ from reportgen.sources import load_source
 
 
 def quality_summary(config: Config) -> str:
-    """Load and clean the data as a run would and describe the outcome as plain text."""
+    """Try every user file, then load and clean the data as a run would, and describe the outcome as plain text."""
+    from reportgen.userfiles import check_user_files
+
+    checked = check_user_files(config)
     source = load_source(config)
     table = source.table
     prepared = prepare(table, source.config)
@@ -30,5 +33,6 @@ def quality_summary(config: Config) -> str:
     for action in quality.actions:
         lines.append(f"cleaning: {action.column}: {action.action} ({action.count:,})"
                      + (f" {action.detail}" if action.detail else ""))
+    lines += checked
     lines.append("OK: the data and config are usable.")
     return "\n".join(lines)

@@ -112,7 +112,7 @@ def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str], skipped
                           "engine": "c" if len(sep) == 1 else "python", "low_memory": len(sep) != 1}
     probe = _csv(path, gz, notes, kw, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
     names = clean_names(path, probe.iloc[0].tolist(), notes)
-    memory.check_text(path, gz, probe, kw["encoding"], _NA_TOKENS)
+    kw["estimate"] = memory.check_text(path, gz, probe, kw["encoding"], _NA_TOKENS)
     padded, long = _text_ids(probe)
     notes.extend(_id_notes(names, padded, long))
     return _csv(path, gz, notes, kw, header=0, names=names, index_col=False, decimal=decimal,
@@ -120,16 +120,28 @@ def _read_text(path: Path, data: DataConfig, gz: bool, notes: list[str], skipped
 
 
 def _csv(path: Path, gz: bool, notes: list[str], kw: dict[str, Any], **more: Any) -> pd.DataFrame:
-    """read_csv; when UTF-8 was only a guess from the sample and fails further on, switch to cp1252 for good."""
+    """read_csv; when UTF-8 was only a guess from the sample and fails further on, switch to cp1252 for good.
+
+    A whole-file read goes through :class:`reportgen.memory.GuardedFile`, which stops it when the process grows
+    past what the run can afford.
+    """
+    options = {key: value for key, value in kw.items() if key != "estimate"}
+
+    def read() -> pd.DataFrame:
+        if "nrows" in more:
+            return pd.read_csv(path, **options, **more)
+        with memory.GuardedFile(path, kw.get("estimate")) as handle:
+            return pd.read_csv(handle, **options, **more)
+
     with reading(path, gz):
         try:
-            return pd.read_csv(path, **kw, **more)
+            return read()
         except UnicodeDecodeError:
             if "encoding: utf-8" not in notes:  # configured, from a BOM, or already cp1252: nothing to fall back to
                 raise
-        kw["encoding"] = "cp1252"
+        options["encoding"] = kw["encoding"] = "cp1252"
         notes[:] = [note for note in notes if not note.startswith("encoding:")] + ["encoding: cp1252"]
-        return pd.read_csv(path, **kw, **more)
+        return read()
 
 
 def _text_ids(probe: pd.DataFrame) -> tuple[list[int], list[int]]:
@@ -195,7 +207,8 @@ def _parquet_size(metadata: Any, schema: Any, columns: list[str]) -> tuple[int, 
 
 def _excel_size(path: Path) -> tuple[int, int]:
     """Rows and in-memory bytes of an ``.xlsx`` file's largest sheet, for the memory check: rows from its
-    ``<dimension>``, bytes a quarter of its XML (``<c r="B7"><v>12.5</v></c>`` becomes 8 bytes)."""
+    ``<dimension>`` (unless the XML is far larger than that many rows could be), bytes half of its XML (the
+    size the archive records, beyond which nothing is read): reading builds a Python object per cell."""
     try:
         with zipfile.ZipFile(path) as book:
             sheets = [i for i in book.infolist() if re.fullmatch(r"xl/worksheets/[^/]+\.xml", i.filename)]
@@ -206,7 +219,9 @@ def _excel_size(path: Path) -> tuple[int, int]:
         return 0, 0
     dimension = re.search(r'<dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"', head)
     rows = int(dimension.group(1)) - 1 if dimension else largest.file_size // 300
-    return max(rows, 0), largest.file_size // 4
+    if rows * 100_000 < largest.file_size:  # no row of a sheet takes 100 kB: the dimension understates it
+        rows = largest.file_size // 300
+    return max(rows, 0), largest.file_size // 2
 
 
 def _blank(value: object) -> bool:
@@ -238,11 +253,11 @@ def _joined_header(probe: pd.DataFrame, notes: list[str]) -> list[str]:
 
 def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str], skipped: Skipped) -> pd.DataFrame:
     sheet = data.sheet
-    memory.check(path, lambda: _excel_size(path))
-    with reading(path), warnings.catch_warnings():
+    estimate = memory.check(path, lambda: _excel_size(path))
+    with reading(path), warnings.catch_warnings(), memory.GuardedFile(path, estimate) as handle:
         # openpyxl warns about styles and data validation it ignores; neither matters for reading values.
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-        with pd.ExcelFile(path, engine="openpyxl") as book:
+        with pd.ExcelFile(handle, engine="openpyxl") as book:
             sheets = book.sheet_names
             if isinstance(sheet, str) and sheet not in sheets and sheet.strip().isdigit():
                 sheet = int(sheet)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import io
 import os
 import re
 import resource
@@ -23,7 +24,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import AnalysisError, ConfigError, DataError
 
@@ -205,16 +206,17 @@ def text_estimate(probe: pd.DataFrame, data_bytes: int, encoding: str,
     return rows, int(rows * memory)
 
 
-def check_text(path: Path, gz: bool, probe: pd.DataFrame, encoding: str, missing: frozenset[str]) -> None:
+def check_text(path: Path, gz: bool, probe: pd.DataFrame, encoding: str, missing: frozenset[str]) -> int | None:
     """:func:`check` for a CSV/TSV (see :func:`text_estimate`); one far below the budget is not even estimated."""
     data_bytes = gzip_size(path) if gz else path.stat().st_size
-    check(path, lambda: text_estimate(probe, data_bytes, encoding, missing), WORST_TEXT_RATIO * data_bytes)
+    return check(path, lambda: text_estimate(probe, data_bytes, encoding, missing), WORST_TEXT_RATIO * data_bytes)
 
 
-def check(path: Path, estimate: Callable[[], tuple[int, int]], most: float | None = None) -> None:
+def check(path: Path, estimate: Callable[[], tuple[int, int]], most: float | None = None) -> int | None:
     """Refuse a file whose run would not fit, from ``estimate()``: its rows and the loaded table's bytes.
 
-    ``most`` bounds the table's bytes from above: when even that fits, nothing is estimated.
+    ``most`` bounds the table's bytes from above: when even that fits, nothing is estimated. Returns the
+    estimated bytes of the table (None when not estimated), which :class:`GuardedFile` then quotes.
 
     Raises
     ------
@@ -223,7 +225,7 @@ def check(path: Path, estimate: Callable[[], tuple[int, int]], most: float | Non
     """
     budget = memory_budget()
     if budget is None or (most is not None and need_for(most) <= budget.available):
-        return
+        return None
     rows, frame_bytes = estimate()
     need = need_for(frame_bytes)
     if need > budget.available:
@@ -231,6 +233,7 @@ def check(path: Path, estimate: Callable[[], tuple[int, int]], most: float | Non
                         f"(about {rows:,} rows) needs about {size_text(need)} to load and segment, but "
                         f"{budget.source} leaves {size_text(max(budget.available, 0))}; keep only the columns to "
                         "segment on, split or sample the rows, or raise the limit")
+    return frame_bytes
 
 
 def out_of_memory(path: str | os.PathLike[str] | None) -> AnalysisError:
@@ -256,3 +259,65 @@ def give_back() -> None:
         sys.modules["pyarrow"].default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(None).malloc_trim(0)  # the C library is already loaded: no lookup
+
+
+READ_OVERHEAD = 2.0  # a reader holds its parse buffers beside the columns it builds
+_CHECK_EVERY = 2**20  # bytes read between two looks at the process's memory
+
+
+def _resident() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class GuardedFile(io.FileIO):
+    """A file that, while a reader consumes it, watches how much the process grew and stops the read early.
+
+    The estimate made before reading can be fooled (a gzip file whose first megabyte is ordinary and the rest one
+    row repeated, a sheet whose ``<dimension>`` understates it). Every megabyte read, the growth of the resident
+    memory since opening is compared with what the run can afford under the tightest budget (the table and the
+    reader's buffers, :data:`READ_OVERHEAD` times what :func:`need_for` leaves for the table); past it the read
+    raises a :class:`DataError` naming the file, the growth so far, the estimate and the limit.
+    """
+
+    def __init__(self, path: Path, estimate: int | None = None) -> None:
+        super().__init__(path, "rb")
+        self.path, self.estimate = Path(path), estimate
+        self.budget = memory_budget()
+        self.start = _resident()
+        self.unchecked = self.calls = 0
+
+    def _watch(self, count: int) -> None:
+        # By bytes, and by calls too: a zip member or gzip stream may unpack a megabyte into a gigabyte.
+        self.unchecked += count
+        self.calls += 1
+        if self.budget is None or (self.unchecked < _CHECK_EVERY and self.calls % 16):
+            return
+        self.unchecked = 0
+        grown = _resident() - self.start
+        affordable = READ_OVERHEAD * (self.budget.available - FIXED_NEED) / RUN_FACTOR
+        if grown > affordable:
+            estimate = f"the estimate was about {size_text(need_for(self.estimate))}; " if self.estimate else ""
+            raise DataError(f"{self.path}: too large for the memory available: reading it took {size_text(grown)} "
+                            f"after {size_text(self.tell())} of the {size_text(os.fstat(self.fileno()).st_size)} "
+                            f"file, more than the run can afford ({estimate}{self.budget.source} leaves "
+                            f"{size_text(max(self.budget.available, 0))}); keep only the columns to segment on, "
+                            "split or sample the rows, or raise the limit")
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        self._watch(len(data or b""))
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        count = super().readinto(buffer)
+        self._watch(count or 0)
+        return count
+
+    def readall(self) -> bytes:
+        data = super().readall()
+        self._watch(len(data))
+        return data

@@ -19,6 +19,8 @@ from reportgen.segment import FittedModel, signed_log
 
 MODEL_FORMAT = 1
 KIND = "reportgen-kmeans"
+MAX_CENTROIDS = 1000
+MAX_WIDTH = 100_000
 
 
 def export_model(fitted: FittedModel, numeric: tuple[str, ...], categorical: tuple[str, ...],
@@ -59,6 +61,10 @@ def _matrix(value: Any, rows: int | None, cols: int | None, what: str, source: s
     return array
 
 
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 def check_model(model: Any, source: str) -> None:
     """Refuse a model file that is not one of ours, is from a newer format, or whose parts do not fit together."""
     if not isinstance(model, dict) or model.get("kind") != KIND:
@@ -68,14 +74,28 @@ def check_model(model: Any, source: str) -> None:
         raise BaselineError(f"{source}: written by a newer reportgen (model format {version!r}; this version reads "
                             f"{MODEL_FORMAT}); upgrade reportgen to compare with it")
     numeric, categorical = model.get("numeric"), model.get("categorical")
-    if not isinstance(numeric, list) or not isinstance(categorical, list):
+    if not _texts(numeric) or not _texts(categorical) or not _texts(model.get("log_features", [])):
         raise BaselineError(f"{source}: feature lists are missing (file edited or corrupt)")
-    width = len(numeric) + sum(len(levels) for levels in model.get("categories", []))
+    categories = model.get("categories", [])
+    if not isinstance(categories, list) or not all(_texts(levels) for levels in categories):
+        raise BaselineError(f"{source}: 'categories' is not a list of level lists (file edited or corrupt)")
+    width = len(numeric) + sum(len(levels) for levels in categories)
+    if width > MAX_WIDTH:
+        raise BaselineError(f"{source}: more than {MAX_WIDTH:,} model columns; not a model a run writes")
+    centroids = model.get("centroids")
+    if not isinstance(centroids, list) or not 1 <= len(centroids) <= MAX_CENTROIDS:
+        raise BaselineError(f"{source}: 'centroids' must list 1 to {MAX_CENTROIDS} segments (file edited or corrupt)")
+    if "pca" in model and not isinstance(model["pca"], dict):
+        raise BaselineError(f"{source}: 'pca' is not an object (file edited or corrupt)")
+    if not isinstance(model.get("segment_names", []), list):
+        raise BaselineError(f"{source}: 'segment_names' is not a list (file edited or corrupt)")
     if numeric:
         scaler = model.get("scaler") or {}
+        if not isinstance(scaler, dict):
+            raise BaselineError(f"{source}: 'scaler' is not an object (file edited or corrupt)")
         for part in ("center", "scale"):
             _matrix([scaler.get(part)], 1, len(numeric), f"scaler.{part}", source)
-    if len(model.get("categories", [])) != len(categorical):
+    if len(categories) != len(categorical):
         raise BaselineError(f"{source}: categories do not match the categorical features (file edited or corrupt)")
     if "pca" in model:
         components = _matrix(model["pca"].get("components"), None, width, "pca.components", source)

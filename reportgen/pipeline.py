@@ -268,12 +268,13 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
         Render HTML and PDF in a second process, started before the analysis so that it imports and warms up
         the rendering libraries meanwhile (what the command line does). The files written are the same.
     """
-    from reportgen.output import check_target
+    from reportgen.output import prepare_target
+    from reportgen.render.limits import check_address_space
     from reportgen.render.worker import VISUAL, claim
 
     start = time.perf_counter()
-    out_dir = (config.resolve(config.output.dir) or Path.cwd() / "reportgen-report").resolve()
-    check_target(out_dir)
+    check_address_space(config.output.formats)
+    out_dir = prepare_target(config.resolve(config.output.dir) or Path.cwd() / "reportgen-report")
     write_target(config)  # a write-back database is checked before any data is read
     visual = tuple(f for f in dict.fromkeys(config.output.formats) if f in VISUAL)
     worker = claim(visual) if parallel and visual else None

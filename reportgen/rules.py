@@ -7,18 +7,17 @@ validated at load so a broken rule fails before the analysis runs, with every pr
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
 
 from reportgen.errors import ConfigError
-from reportgen.expressions import MAX_EXPONENT, Expression, ExpressionError
+from reportgen.expressions import Expression, ExpressionError
 from reportgen.metrics import (
     SegmentMetrics,
     evidence_text,
@@ -35,6 +34,7 @@ from reportgen.metrics import (
 )
 from reportgen.resources import package_data
 from reportgen.result import Evidence, Recommendation
+from reportgen.sandbox import RULE_LIMITS, BudgetedSandbox, budget, render
 
 # The metric vocabulary and condition parsing live in reportgen.metrics; callers still import these from here
 # because they are part of what a rulebook is.
@@ -73,21 +73,8 @@ class Rulebook:
         return next(rule for rule in self.rules if rule.fallback)
 
 
-class _Sandbox(SandboxedEnvironment):
-    """The Jinja sandbox, also refusing huge powers and repetitions that would exhaust time or memory."""
-
-    intercepted_binops = frozenset({"**", "*"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        repeated = any(isinstance(v, (str, list, tuple)) for v in (left, right))
-        limit = 10_000 if repeated else MAX_EXPONENT if operator == "**" else math.inf
-        if abs(finite_number(right) or 0) > limit or (repeated and abs(finite_number(left) or 0) > limit):
-            raise SecurityError(f"'{operator}' with such large operands is not allowed")
-        return super().call_binop(context, operator, left, right)
-
-
 def _environment(currency: str) -> SandboxedEnvironment:
-    env = _Sandbox(undefined=StrictUndefined, autoescape=False)
+    env = BudgetedSandbox(undefined=StrictUndefined, autoescape=False)
     env.filters.update(template_filters(currency))
     return env
 
@@ -107,10 +94,14 @@ def _check_action(text: str, env: SandboxedEnvironment) -> tuple[frozenset[str],
     if private:
         return frozenset(), [f"'action' reads private attribute(s) {sorted(private)}, refused by the sandbox"]
     sample: dict[str, Any] = {name: "Champions" if name == "rfm_top_group" else 1.0 for name in variables}
+    context = {**sample, "segment": "Sample", "audience": 100, "traits": ["High X"], "traits_text": "high X"}
     try:
-        env.from_string(text).render(sample, segment="Sample", audience=100, traits=["High X"], traits_text="high X")
-    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
-        return frozenset(), [f"'action' fails to render with sample values ({exc}) in {text!r}"]
+        with budget(RULE_LIMITS):
+            render(env.from_string(text), context)
+    except RecursionError:
+        return frozenset(), [f"'action' fails to render with sample values (it calls itself without end) in {text!r}"]
+    except Exception as exc:  # anything the user's template raises is a problem of the rule
+        return frozenset(), [f"'action' fails to render with sample values ({_one_line(exc)}) in {text!r}"]
     return frozenset(variables), []
 
 
@@ -203,6 +194,10 @@ def load_rulebook(path: Path | None = None, mode: str = "extend") -> Rulebook:
     return Rulebook(tuple(merged.values()))
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
               currency: str = "$") -> tuple[list[Recommendation], list[tuple[str, str]]]:
     """Fire the rules on every segment: its recommendations by priority then id, the fallback if none fired.
@@ -234,10 +229,14 @@ def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
         for rule in sorted(fired or [rulebook.fallback], key=lambda r: (r.priority, r.id)):
             try:
                 template = templates.get(rule.id) or templates.setdefault(rule.id, env.from_string(rule.action))
-                action = " ".join(template.render(context).split())
-            except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+                with budget(RULE_LIMITS):
+                    action = " ".join(render(template, context).split())
+            except RecursionError:
                 raise ConfigError(f"{rule.source}: rule '{rule.id}': action fails on segment '{segment.name}': "
-                                  f"{exc}") from None
+                                  "it calls itself without end") from None
+            except Exception as exc:  # anything the user's template raises is a problem of the rule
+                raise ConfigError(f"{rule.source}: rule '{rule.id}': action fails on segment '{segment.name}': "
+                                  f"{_one_line(exc)}") from None
             names = rule.when.ordered_names if rule.when else tuple(sorted(rule.requires))
             evidence = tuple(Evidence(n, v if isinstance(v := segment.metrics[n], str) else float(v),
                                       evidence_text(n, segment.metrics)) for n in names if n in segment.metrics)

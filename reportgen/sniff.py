@@ -17,11 +17,13 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
+from xml.parsers.expat import ExpatError
 
 import pandas as pd
 import pyarrow as pa
 
-from reportgen.errors import DataError
+from reportgen.errors import DataError, is_link_loop
 from reportgen.memory import size_text
 
 SAMPLE_BYTES = 64 * 1024
@@ -57,6 +59,8 @@ def reading(path: Path, gz: bool = False) -> Iterator[None]:
         raise DataError(f"{path}: cannot be decoded as {exc.encoding} (byte 0x{byte:02x}); set data.encoding") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
+    except (ElementTree.ParseError, ExpatError) as exc:  # a workbook's XML: malformed, or entity bombs refused
+        raise DataError(f"{path}: not a readable workbook (its XML cannot be parsed: {_one_line(exc)})") from None
     except LookupError as exc:
         raise DataError(f"{path}: cannot be read ({exc}); set data.encoding to one such as utf-8, cp1252, utf-16")\
             from None
@@ -69,6 +73,11 @@ def reading(path: Path, gz: bool = False) -> Iterator[None]:
         raise DataError(f"{path}: {_reason(exc)}") from None
 
 
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def _reason(exc: BaseException) -> str:
     text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip("'\"")
     text = " ".join(text.split()).removeprefix("Error tokenizing data. C error: ") or type(exc).__name__
@@ -78,6 +87,8 @@ def _reason(exc: BaseException) -> str:
 def require_file(path: Path) -> None:
     """Raise a DataError unless ``path`` is an existing regular file."""
     if not path.is_file():
+        if is_link_loop(path):
+            raise DataError(f"{path}: a symbolic link loop, not a file")
         raise DataError(f"{path}: is a directory, not a file" if path.is_dir() else f"input file not found: {path}")
 
 
@@ -129,7 +140,8 @@ def _decode(path: Path, raw: bytes, complete: bool, configured: str | None, note
     with reading(path):
         codec = codecs.lookup(candidates[0]).name
     controls = len(raw) - len(raw.translate(None, _CONTROL))
-    if "16" not in codec and "32" not in codec and (b"\x00" in raw or controls > len(raw) // 20):
+    # A stray NUL or control byte in a cell is data; a file made of them is not a table.
+    if "16" not in codec and "32" not in codec and (raw.count(0) > len(raw) // 100 or controls > len(raw) // 20):
         raise DataError(f"{path}: not a readable table (binary content)")
     failure = None
     for encoding in candidates:

@@ -42,3 +42,14 @@ def postgres():
         pytest.skip(f"PostgreSQL could not be started: {exc}")
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 120 customers of the bundled sample: a run on them takes a fraction of a second."""
+    from reportgen.resources import sample_data_dir
+
+    path = tmp_path_factory.mktemp("small") / "customers.csv"
+    lines = (sample_data_dir() / "customers.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(lines[:121]), encoding="utf-8")
+    return path

@@ -8,13 +8,16 @@ or (when cleaning can rescue the data) a normal run whose summary.json says what
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import random
 import shutil
 import subprocess
 import sys
+import time
 import weakref
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -315,6 +318,30 @@ def excel_merged_name(tmp_path: Path) -> Made:
     return path, []
 
 
+def _workbook_with_sheet(path: Path, sheet_xml: bytes) -> Path:
+    """An .xlsx whose first sheet's XML is replaced by ``sheet_xml``."""
+    book = openpyxl.Workbook()
+    book.active.append(["customer_id", "spend"])
+    book.save(path)
+    original = path.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(original)) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            out.writestr(item.filename, sheet_xml if item.filename == "xl/worksheets/sheet1.xml"
+                         else source.read(item.filename))
+    return path
+
+
+LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+          + "".join(f'<!ENTITY lol{i + 1} "{("&lol" + str(i or "") + ";") * 10}">' for i in range(9)) + "]>")
+SHEET = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+
+
+def excel_billion_laughs(tmp_path: Path) -> Made:
+    xml = (LAUGHS + SHEET + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol9;</t></is></c></row>'
+           "</sheetData></worksheet>")
+    return _workbook_with_sheet(tmp_path / "book.xlsx", xml.encode()), []
+
+
 def partly_nested_parquet(tmp_path: Path) -> Made:
     path = tmp_path / "customers.parquet"
     table = pa.Table.from_pandas(customers(30), preserve_index=False)
@@ -346,6 +373,22 @@ ODD_NAMES = customers(30).rename(columns={"spend": "الإنفاق_الشهري"
                                           "region": "地域 🌏"})
 SCRIPT = "<script>alert(1)</script>"
 
+def rules_file(action: str = "Act on {{ segment }}.", when: str = "size > 0") -> Maker:
+    """The small table with a rules file holding one rule (its action and condition as given)."""
+    rule = (f'[[rule]]\nid = "hostile"\ntitle = "Hostile rule"\naction = {json.dumps(action)}\n'
+            f'rationale = "r"\npriority = 1\nwhen = {json.dumps(when)}\n')
+
+    def make(tmp_path: Path) -> Made:
+        (tmp_path / "rules.toml").write_text(rule, encoding="utf-8")
+        return with_config(frame_file(customers(30)), '[rules]\nfile = "rules.toml"\n')(tmp_path)
+    return make
+
+
+def derived(expression: str) -> Maker:
+    return with_config(frame_file(customers(30)), f"[features.derived]\nX = {json.dumps(expression)}\n")
+
+
+ACTION_FAILS = "rules.toml: rule 'hostile': 'action' fails to render with sample values ("
 DUPLICATE_ERROR = '[data]\nduplicate_ids = "error"\nid_column = "customer_id"\n'
 
 CASES: list[tuple[str, Maker, int, str]] = [
@@ -442,6 +485,9 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "ran: rows read 30, segmented 30 | column customer_id id | column region categorical | column spend numeric"
      " [monetary] | column orders numeric [frequency] | column web_visits numeric [web_visits]"),
     ("excel-merged-name", excel_merged_name, 0, "ran: column spend numeric [monetary] | column column_3 numeric"),
+    ("excel-billion-laughs", excel_billion_laughs, 1,
+     "book.xlsx: not a readable workbook (its XML cannot be parsed: limit on input amplification factor (from DTD "
+     "and entities) breached"),
     ("csv-named-xlsx", text_file("book.xlsx", rows_of(30)), 1, "book.xlsx: cannot be read (File is not a zip file)"),
     ("empty-xlsx", text_file("book.xlsx", b""), 1, "book.xlsx: the file is empty"),
     ("excel-empty-header", excel_empty_header, 1, "has an empty header row"),
@@ -453,6 +499,8 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "ran: rows read 30, segmented 30 | tags: column not read x30 (nested type list<element: string> is not "
      "supported) | address: column not read x30 (nested type struct<city: string, zip: string>"),
     ("binary-as-csv", binary_csv, 1, "not a readable table (binary content)"),
+    ("nul-byte-in-a-cell", text_file("data.csv", rows_of(30).replace("North", "No\x00rth", 1)), 0,
+     "ran: rows read 30, segmented 30 | column region categorical"),
     ("numbers-as-column-names", frame_file(customers(30).rename(columns={"spend": "2024", "orders": "2025"})), 0,
      "ran: column 2024 numeric | column 2025 numeric"),
     ("500-columns", frame_file(wide), 0, "ran: rows read 60, segmented 60 | column m499 numeric"),
@@ -460,6 +508,29 @@ CASES: list[tuple[str, Maker, int, str]] = [
      "ran: column store ignored: too many categories (50,000 > max_categories 20)"),
     ("odd-column-names", frame_file(ODD_NAMES), 0,
      f"ran: column الإنفاق_الشهري numeric | column הזמנות numeric | column {LONG_NAME} numeric | column 地域 🌏"),
+    ("rule-action-huge-power", rules_file("{{ (((9**99)**99)**99)**99 }}"), 1,
+     ACTION_FAILS + "'2951266543065275214875348022619773631435927251704383288606388463767694343347802033270941100"
+     "4889 ** 99' would be an integer of more than 4096 bits)"),
+    ("rule-action-nested-loops", rules_file(
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"), 1,
+     ACTION_FAILS + "ran more than 100,000 loop iterations)"),
+    ("rule-action-lipsum", rules_file("{{ lipsum(1000000) }}"), 1,
+     ACTION_FAILS + "lipsum of more than 10,000 words is not allowed)"),
+    ("rule-action-format-width", rules_file("{{ '%999999999d'|format(1) }}"), 1,
+     ACTION_FAILS + "format widths and precisions above 1000 (or given as '*') are not allowed)"),
+    ("rule-action-format-missing-argument", rules_file("{{ '{0}'.format() }}"), 1,
+     ACTION_FAILS + "tuple index out of range)"),
+    ("rule-action-pop-empty", rules_file("{{ [].pop() }}"), 1, ACTION_FAILS + "pop from empty list)"),
+    ("rule-action-self-calling-macro", rules_file("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"), 1,
+     "rules.toml: rule 'hostile': 'action' fails to render with sample values (it calls itself without end)"),
+    ("rule-action-bad-codec", rules_file("{{ 'x'.encode('rot13') }}"), 1,
+     ACTION_FAILS + "'rot13' is not a text encoding"),
+    ("rule-when-format-on-text", rules_file(when="'%999999999d' % size + '%999999999d' % size == 'x'"), 1,
+     "rules.toml: rule 'hostile': 'when' is invalid: arithmetic on text is not allowed"),
+    ("derived-power-tower", derived("10**10**10"), 1,
+     "Config value 'features.derived.X': exponent 1e+10 is larger than 100 but received '10**10**10'"),
+    ("derived-400-digit-literal", derived("1" * 400), 1,
+     "Config value 'features.derived.X': the number 111111111111… (400 digits) is too large"),
     ("script-column-name", frame_file(customers(30).rename(columns={"orders": SCRIPT})), 0,
      f"ran: column {SCRIPT} numeric"),
 ]
@@ -637,3 +708,167 @@ def test_give_back_collects_and_returns_freed_memory() -> None:
     del pin
     assert alive() is None
     assert _resident_kb() < before - 100_000, "freed heap memory stayed resident"
+
+
+# --- edited baseline files -----------------------------------------------------------------------------------------
+
+
+def _edit_json(name: str, change: Callable[[dict], object]) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        data = json.loads((folder / name).read_text(encoding="utf-8"))
+        replaced = change(data)
+        (folder / name).write_text(json.dumps(data if replaced is None else replaced), encoding="utf-8")
+    return edit
+
+
+def _text(name: str, text: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_text(text, encoding="utf-8")
+
+
+def _first_segment(key: str, value: object) -> Callable[[dict], None]:
+    return lambda summary: summary["segments"][0].__setitem__(key, value)
+
+
+BASELINE_CASES = [
+    ("summary-run-is-text", _edit_json("summary.json", lambda s: s.__setitem__("run", "x")),
+     "summary.json: 'run' is not an object (file edited or corrupt)"),
+    ("summary-data-is-a-list", _edit_json("summary.json", lambda s: s.__setitem__("data", [1])),
+     "summary.json: 'data' is not an object (file edited or corrupt)"),
+    ("summary-segment-id-not-integer", _edit_json("summary.json", _first_segment("id", 1.5)),
+     "summary.json: segment #1 has an id that is not a unique whole number from 0 (1.5)"),
+    ("summary-size-infinity", _text("summary.json", '{"format_version": 1, "segments": [{"id": 0, "size": Infinity}]}'),
+     "summary.json: not valid JSON (ValueError: Infinity is not a number JSON allows)"),
+    ("summary-deep-nesting", _text("summary.json", '{"format_version": 1, "x": ' + "[" * 200_000 + "]" * 200_000 + "}"),
+     "summary.json: not a reportgen file (nested too deeply)"),
+    ("summary-segments-empty", _edit_json("summary.json", lambda s: s.__setitem__("segments", {})),
+     "summary.json: 'segments' is not a non-empty list (file edited or corrupt)"),
+    ("model-categories-number", _edit_json("model.json", lambda m: m.__setitem__("categories", 5)),
+     "model.json: 'categories' is not a list of level lists (file edited or corrupt)"),
+    ("model-pca-list", _edit_json("model.json", lambda m: m.__setitem__("pca", [1])),
+     "model.json: 'pca' is not an object (file edited or corrupt)"),
+    ("model-200k-centroids", _edit_json("model.json", lambda m: m.__setitem__("centroids", [[0.0]] * 200_000)),
+     "model.json: 'centroids' must list 1 to 1000 segments (file edited or corrupt)"),
+    ("reference-numeric-list", _edit_json("reference.json", lambda r: r.__setitem__("numeric", [1])),
+     "baseline statistics are malformed"),
+]
+
+
+@pytest.mark.parametrize(("case", "edit", "expected"), BASELINE_CASES, ids=[c[0] for c in BASELINE_CASES])
+def test_edited_baseline(case: str, edit: Callable[[Path], None], expected: str, tmp_path: Path,
+                         previous_run: Path) -> None:
+    baseline = tmp_path / "baseline"
+    shutil.copytree(previous_run, baseline)
+    edit(baseline)
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before, kept = snapshot(out), snapshot(baseline)
+
+    result = invoke(previous_run.parent / "customers.csv", out, "--k", "4", "--baseline", str(baseline))
+
+    assert "Traceback" not in result.output and result.exit_code == 1, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
+    assert expected in result.output, result.output
+    assert snapshot(out) == before and snapshot(baseline) == kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["baseline", "out"]
+
+
+def test_an_id_starting_with_an_apostrophe_matches_its_own_baseline(tmp_path: Path) -> None:
+    table = customers(40).assign(customer_id=[f"'C{i}" if i % 2 else f"=C{i}" for i in range(40)])
+    path = tmp_path / "data.csv"
+    table.to_csv(path, index=False)
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert invoke(path, first, "--k", "2").exit_code == 0
+    result = invoke(path, second, "--k", "2", "--baseline", str(first))
+    assert result.exit_code == 0, result.output
+    migration = json.loads((second / "summary.json").read_text(encoding="utf-8"))["comparison"]["migration"]
+    assert (migration["added"], migration["lost"], migration["both"]) == (0, 0, 40)
+
+
+# --- memory growth beyond the estimate -----------------------------------------------------------------------------
+
+
+def _gzip_that_grows(path: Path) -> Path:
+    """An ordinary first megabyte (compressed), then about 1.5 GB of one row repeated, in gzip members of their own."""
+    rng = np.random.default_rng(0)
+    rows = 60_000
+    head = pd.DataFrame({"customer_id": [f"C{i:07d}" for i in range(rows)],
+                         "spend": rng.normal(500, 200, rows).round(3), "orders": rng.integers(1, 40, rows),
+                         "visits": rng.normal(10, 3, rows).round(4)})
+    repeated = gzip.compress(("C9999999,123.456,7,8.9\n" * 45_000).encode(), compresslevel=9)  # ~1 MB each
+    with path.open("wb") as handle:
+        handle.write(gzip.compress(head.to_csv(index=False).encode(), compresslevel=1))
+        for _ in range(1_500):
+            handle.write(repeated)
+    return path
+
+
+def test_growth_past_the_estimate_stops_the_read(tmp_path: Path, previous_run: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _gzip_that_grows(tmp_path / "grows.csv.gz")
+    assert memory.gzip_size(path) < 100_000_000  # the estimate sees tens of megabytes
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    resident = memory._proc("/proc/self/status")["VmRSS"]
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", str(resident + 700 * 2**20))
+
+    result = invoke(path, out)
+
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert result.output.count("\n") == 1, result.output
+    assert result.output.startswith(f"Error: {path}: too large for the memory available: reading it took "), \
+        result.output
+    assert "more than the run can afford (" in result.output and "REPORTGEN_MEMORY_LIMIT=" in result.output
+    assert memory._proc("/proc/self/status")["VmRSS"] < resident + 1_000 * 2**20
+    assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["grows.csv.gz", "out"]
+
+
+def test_a_sheet_larger_than_its_dimension_is_estimated_from_its_xml(tmp_path: Path, previous_run: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``<dimension>`` claiming 2 rows over 40 MB of XML: the estimate goes by the XML, and refuses it at once."""
+    rows = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>C{r}</t></is></c><c r="B{r}"><v>{r % 97}.5</v></c>'
+                   "</row>" for r in range(2, 400_000))
+    xml = (SHEET + '<dimension ref="A1:B2"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>customer_id</t></is>'
+           '</c><c r="B1" t="inlineStr"><is><t>spend</t></is></c></row>' + rows + "</sheetData></worksheet>")
+    path = _workbook_with_sheet(tmp_path / "book.xlsx", xml.encode())
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    resident = memory._proc("/proc/self/status")["VmRSS"]
+    monkeypatch.setenv("REPORTGEN_MEMORY_LIMIT", str(resident + memory.need_for(len(xml) // 3)))
+    start = time.monotonic()
+    result = invoke(path, out)
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith(f"Error: {path}: too large for the memory available: the "), result.output
+    assert f"(about {len(xml) // 300:,} rows)" in result.output and time.monotonic() - start < 10
+    assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out"]
+
+
+def _under_address_space_limit(limit: int, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    start = (f"import resource, runpy, sys; resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit})); "
+             "sys.argv[0] = 'reportgen'; runpy.run_module('reportgen', run_name='__main__')")
+    return subprocess.run([sys.executable, "-c", start, *args], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="sets a Linux process limit")
+def test_charts_under_an_address_space_limit_say_what_they_need(tmp_path: Path, previous_run: Path) -> None:
+    """The chart engine cannot start below 64 GiB of address space: one line before any work, nothing written;
+    the same limit lets a JSON and CSV run through."""
+    out = tmp_path / "out"
+    shutil.copytree(previous_run, out)
+    before = snapshot(out)
+    data = str(previous_run.parent / "customers.csv")
+    proc = _under_address_space_limit(8 * 10**9, "run", data, "-o", str(out), "--formats", "html,json", "--k", "4",
+                                      "-q")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == ("Error: HTML output needs an address-space limit (ulimit -v, prlimit --as) of at least "
+                           "70 GB, but it is 8 GB: the chart engine reserves 64 GiB of address space it does not use; "
+                           "bound memory with ulimit -d or prlimit --data, a cgroup limit or REPORTGEN_MEMORY_LIMIT "
+                           "instead, or write --formats json,csv\n")
+    assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    proc = _under_address_space_limit(8 * 10**9, "run", data, "-o", str(out), "--formats", "json,csv", "--k", "4",
+                                      "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

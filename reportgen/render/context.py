@@ -9,28 +9,23 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
-import mimetypes
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
 from reportgen.changes import DriftThresholds
 from reportgen.config import Config, effective_config
+from reportgen.logo import read_logo
 from reportgen.render import CHART_SCHEME, RenderContext
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
 
-logger = logging.getLogger(__name__)
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 DEFAULT_ACCENT = "#1f5f8b"
 FALLBACK_COLOR = "#8c96a0"
-LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml",
-              ".gif": "image/gif", ".webp": "image/webp"}
 MIN_LIFT = 1.1  # below this a level is not meaningfully over-represented
 STYLESHEETS = {"html": ("report.css", "screen.css"), "pdf": ("report.css", "print.css")}
 INTERACTIVE_STYLESHEET = "interactive.css"  # the HTML report's controls, live charts and customer explorer
@@ -42,15 +37,17 @@ def safe_color(value: str | None, default: str = FALLBACK_COLOR) -> str:
 
 
 def logo_data_uri(path: str | None) -> str | None:
-    """The logo file as a ``data:`` URI so the outputs stay self-contained; None when unset or unreadable."""
+    """The logo file as a ``data:`` URI so the outputs stay self-contained; None when unset.
+
+    Raises
+    ------
+    ConfigError
+        When the file is missing, too large or not an image (see :func:`reportgen.logo.read_logo`).
+    """
     if not path:
         return None
-    file = Path(path).expanduser()
-    mime = LOGO_TYPES.get(file.suffix.lower()) or mimetypes.guess_type(file.name)[0]
-    if not mime or not mime.startswith("image/") or not file.is_file():
-        logger.warning("logo %s is not a readable image file; the cover is drawn without it", file)
-        return None
-    return f"data:{mime};base64,{base64.b64encode(file.read_bytes()).decode('ascii')}"
+    mime, data = read_logo(path)
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _toml_value(value: Any) -> str:

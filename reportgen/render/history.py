@@ -18,10 +18,10 @@ from reportgen.changes import DriftThresholds
 from reportgen.charts import INK, NEUTRAL, WIDTH, to_svg
 from reportgen.errors import RenderError
 from reportgen.history import History, RunPoint
-from reportgen.output import staging
+from reportgen.output import prepare_target, staging
 from reportgen.render.context import DEFAULT_ACCENT, STYLESHEETS, chart_markup, safe_color, w3c_date
-from reportgen.render.html import external_reference
 from reportgen.render.pdf import write_pdf
+from reportgen.render.selfcontained import external_reference, secure_page
 from reportgen.render.templating import render_template
 
 TITLE = "Customer segment history"
@@ -167,13 +167,19 @@ def render_history(history: History, out_dir: Path, template_dir: Path | None = 
     """
     if not history.runs:
         raise RenderError(f"no runs to report in {out_dir}")
+    out_dir = prepare_target(out_dir, "history")
     charts = build_history_charts(history)
     generated_at = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     html = _page(_context(history, "html", charts, generated_at), template_dir)
-    if (reference := external_reference(html)) is not None:
-        raise RenderError(f"history HTML would load an external resource ({reference!r}); it must be self-contained")
+    if (reference := external_reference(html, ())) is not None:
+        raise RenderError(f"history HTML would load an external resource or run a script ({reference}); it must "
+                          "be self-contained")
+    try:
+        html = secure_page(html)
+    except ValueError as exc:
+        raise RenderError(f"template '{TEMPLATE}': {exc}") from None
     pdf = _page(_context(history, "pdf", charts, generated_at), template_dir)
-    with staging(out_dir) as stage:
+    with staging(out_dir, "history") as stage:
         try:
             (stage / "history.html").write_text(html, encoding="utf-8")
         except OSError as exc:

@@ -8,7 +8,6 @@ the page's Content-Security-Policy forbids every fetch.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +20,14 @@ from reportgen.render import RenderContext, register, vega
 from reportgen.render.context import render_page
 from reportgen.render.explorer import explorer_data, headers
 from reportgen.render.livespec import live_spec
+from reportgen.render.selfcontained import external_reference, secure_page
 from reportgen.render.templating import environment
 from reportgen.result import AnalysisResult, CustomerTable
 
 FILENAME = "report.html"
 SCRIPT = "interactive.js"
-# Anything the browser would fetch: src/href/url() pointing off-page, protocol-relative URLs and @import.
-_EXTERNAL = re.compile(
-    r"""(?:\b(?:src|href|srcset|action|poster)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//"""
-    r"""|url\(\s*["']?\s*(?:[a-z][a-z0-9+.-]*:)?//|@import\b)""",
-    re.IGNORECASE,
-)
-
-
-def external_reference(html: str) -> str | None:
-    """The first reference in ``html`` that would make a browser fetch something, or None."""
-    match = _EXTERNAL.search(html)
-    return None if match is None else html[match.start(): match.start() + 80].split(">")[0]
+# The one inline script of the page template besides the libraries and the page script.
+JS_FLAG = 'document.documentElement.classList.add("js");'
 
 
 def _script(template_dir: Path | None) -> str:
@@ -46,6 +36,8 @@ def _script(template_dir: Path | None) -> str:
         source, _, _ = env.loader.get_source(env, SCRIPT)
     except jinja2.TemplateNotFound:
         raise RenderError(f"template '{SCRIPT}' not found") from None
+    except jinja2.TemplateError as exc:  # the page script is not a template a folder may override
+        raise RenderError(str(exc)) from None
     return vega.script_safe(source)
 
 
@@ -92,9 +84,16 @@ def render_html(result: AnalysisResult, customers: CustomerTable, ctx: RenderCon
     RenderError
         When a template fails, or produces a reference to an external resource (the report must open offline).
     """
-    page = render_page(result, ctx, "html", interactive_parts(result, customers, ctx))
-    if (reference := external_reference(page)) is not None:
-        raise RenderError(f"HTML report would load an external resource ({reference!r}); it must be self-contained")
+    parts = interactive_parts(result, customers, ctx)
+    page = render_page(result, ctx, "html", parts)
+    scripts = (str(parts["bundle"]), str(parts["app"]), JS_FLAG)
+    if (reference := external_reference(page, scripts)) is not None:
+        raise RenderError(f"HTML report would load an external resource or run a script of its own "
+                          f"({reference}); it must be self-contained")
+    try:
+        page = secure_page(page, scripts)
+    except ValueError as exc:
+        raise RenderError(f"template 'report.html': {exc}") from None
     path = out_dir / FILENAME
     try:
         path.write_text(page, encoding="utf-8")
