@@ -271,10 +271,11 @@ def _xlsx(path: Path, data: DataConfig, workdir: Path | None, notes: list[str]) 
     """An Excel log: the sheet's rows streamed (read-only) into a UTF-8 CSV; only a sample without ``workdir``."""
     import openpyxl  # only Excel logs need it
 
-    with reading(path), warnings.catch_warnings():
+    # The file is opened here so that it is closed even when openpyxl refuses the workbook's XML half-way.
+    with reading(path), warnings.catch_warnings(), path.open("rb") as handle:
         # openpyxl warns about styles and data validation it ignores; neither matters for reading values.
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
         try:
             sheets = book.sheetnames
             sheet = data.sheet
