@@ -107,10 +107,12 @@ def _sentences(comparison_parts: dict, period: str) -> tuple[str, ...]:
 
 def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame, ids: np.ndarray,
             labels: np.ndarray, segments: tuple[Segment, ...], value_column: str | None,
-            cfg: ComparisonConfig) -> Comparison:
-    """Assemble the comparison once this run's segments are named and profiled."""
+            cfg: ComparisonConfig, observed: pd.DataFrame | None = None) -> Comparison:
+    """Assemble the comparison once this run's segments are named and profiled (``observed``: the customers'
+    observed values, which the migration's value figures sum; the model frame when absent)."""
     new_names = {s.id: s.name for s in segments}
-    values = frame[value_column].to_numpy(dtype=np.float64) if value_column else None
+    reported = observed if observed is not None else frame
+    values = reported[value_column].to_numpy(dtype=np.float64) if value_column else None
     moves = migration(baseline.ids.to_numpy(), baseline.segments.to_numpy(), ids, labels, values,
                       baseline.segment_names, new_names, carried.match.old_of)
     thresholds = DriftThresholds(cfg.psi_moderate, cfg.psi_major, cfg.distance, cfg.dataset_share, cfg.min_bin_count)

@@ -211,8 +211,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     with stages.stage("profile"):
         rows = sample_rows(len(matrix), seg_cfg.sample_size, seg_cfg.seed)
         silhouettes = segment_silhouettes(matrix, fitted.labels, selection.chosen_k, rows)
-        profiles = profile_segments(prepared.frame, fitted.labels, prepared.numeric, prepared.categorical,
-                                    prepared.roles, silhouettes)
+        profiles = profile_segments(prepared.reported, fitted.labels, prepared.numeric, prepared.categorical,
+                                    prepared.roles, silhouettes, prepared.frame)
         projected = segment_map(matrix, fitted.labels, seg_cfg.seed)
         rfm, rfm_metrics, extra_columns = None, {}, {}
         if source.scores is not None and source.groups is not None:
@@ -227,7 +227,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         with stages.stage("compare"):
             comparison = compare(baseline, carried, "reuse-model" if config.comparison.reuse_model else "refit",
                                  prepared.frame, prepared.ids, fitted.labels, segments, prepared.roles.get("monetary"),
-                                 config.comparison)
+                                 config.comparison, prepared.reported)
     names = [s.name for s in segments]
     if baseline is not None and config.comparison.reuse_model:
         model = {**baseline.model, "segment_names": names}
@@ -249,7 +249,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     from reportgen.render.explorer import key_features  # what the HTML explorer shows per customer
 
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
-                              extra_columns, key_features(prepared.frame, prepared.roles, segments))
+                              extra_columns, key_features(prepared.reported, prepared.roles, segments))
     reference = _Once(reference_stats, prepared.frame, prepared.numeric, prepared.categorical)
     return Analysis(result, customers, model, reference, stages.timings)
 

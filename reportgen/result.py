@@ -138,6 +138,8 @@ class FeatureStat:
     base_mean: float
     base_std: float
     z: float
+    missing: int = 0  # customers of the segment without an observed value, left out of mean and median
+    note: str = ""  # context a reader needs beside the mean (e.g. a few extreme values dominate it)
 
 
 @dataclass(frozen=True)
