@@ -19,7 +19,7 @@ from reportgen.errors import BaselineError
 from reportgen.modelio import check_model, model_digest
 from reportgen.result import FORMAT_VERSION
 
-REFERENCE_FORMAT = 1
+REFERENCE_FORMAT = 2
 FILES = ("summary.json", "model.json", "reference.json", "segments.csv")
 
 

@@ -116,7 +116,7 @@ def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame
     moves = migration(baseline.ids.to_numpy(), baseline.segments.to_numpy(), ids, labels, values,
                       baseline.segment_names, new_names, carried.match.old_of)
     thresholds = DriftThresholds(cfg.psi_moderate, cfg.psi_major, cfg.distance, cfg.dataset_share, cfg.min_bin_count)
-    drift = feature_drift(baseline.reference, frame, thresholds)
+    drift = feature_drift(baseline.reference, reported, thresholds)
     old_segments = _baseline_segments(baseline)
     mix = None
     if value_column and all(s.mean_value is not None for s in old_segments):

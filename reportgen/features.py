@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,8 @@ class PreparedData:
     quality: DataQuality
     reference_date: str | None
     observed: pd.DataFrame | None = None  # the same customers' values before imputation, clipping and merges
+    fences: dict[str, tuple[float, float]] = field(default_factory=dict)  # outlier fences used
+    fills: dict[str, float | str] = field(default_factory=dict)  # values imputed per column
 
     @property
     def reported(self) -> pd.DataFrame:
@@ -215,4 +217,4 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     observed = observed_frame(dated, frame.index, tuple(numeric), tuple(categorical), derived, config.cleaning)
     return PreparedData(features.reset_index(drop=True), ids, schema.id_column or "row", tuple(numeric),
                         tuple(categorical), roles, quality, reference.date().isoformat() if reference else None,
-                        observed)
+                        observed, dict(log.fences), dict(log.fills))

@@ -250,7 +250,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
 
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns, key_features(prepared.reported, prepared.roles, segments))
-    reference = _Once(reference_stats, prepared.frame, prepared.numeric, prepared.categorical)
+    reference = _Once(reference_stats, prepared.reported, prepared.numeric, prepared.categorical, prepared.fences,
+                      prepared.fills)
     return Analysis(result, customers, model, reference, stages.timings)
 
 

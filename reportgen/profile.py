@@ -145,6 +145,10 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
     k = int(labels.max()) + 1 if len(labels) else 0
     sizes = np.bincount(labels, minlength=k)
     means, medians, base_mean, base_std, missing = _numeric_summary(frame, numeric, labels, k)
+    # z (traits, names, rules) measures how distinct a segment is in what the model saw: on capped values a few
+    # extreme customers cannot swamp the base σ. Every figure in units (mean, median, base mean) is observed.
+    seen_means, _, seen_base, seen_std, _ = (_numeric_summary(model, numeric, labels, k) if model is not None
+                                             else (means, None, base_mean, base_std, None))
     capped = _capped_means(frame, model, numeric, labels, k) if model is not None else {}
     monetary = roles.get("monetary")
     value = None
@@ -158,7 +162,8 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
         stats = []
         for column in numeric:
             std, mean = base_std[column], means[column][seg]
-            z = (mean - base_mean[column]) / std if std > 0 else 0.0
+            spread = seen_std[column]
+            z = (seen_means[column][seg] - seen_base[column]) / spread if spread > 0 else 0.0
             median = medians[column][seg]
             note = _note(mean, capped[column][seg] if column in capped else None, median)
             stats.append(FeatureStat(column, role_of.get(column), mean, median, base_mean[column], std, z,

@@ -116,3 +116,40 @@ def test_online_retail_value_share_is_net_revenue_share(datasets_dir: Path, tmp_
         assert stat["mean"] == pytest.approx(customers.loc[customers.segment_id == segment["id"], "monetary"].mean(),
                                              rel=1e-6)
     assert np.isfinite([s["value_share"] for s in summary["segments"]]).all()
+
+
+@pytest.fixture(scope="module")
+def retail_months(datasets_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """online_retail as of 2011-09-01 (baseline), then 2011-12-01 and 2011-09-01 again against it."""
+    log = str(datasets_dir / "online_retail.csv.gz")
+    root = tmp_path_factory.mktemp("retail")
+    runs = {"sep": ("2011-09-01", None), "dec": ("2011-12-01", "sep"), "self": ("2011-09-01", "sep")}
+    out = {}
+    for name, (as_of, baseline) in runs.items():
+        args = ["run", log, "--input", "transactions", "--as-of", as_of, "--window", "12M", "-o", str(root / name),
+                *FAST, *(["--baseline", str(root / baseline)] if baseline else [])]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        out[name] = json.loads((root / name / "summary.json").read_text())
+    return out
+
+
+@pytest.mark.slow
+def test_sep_to_dec_drift_measures_customers_not_cleaning(retail_months: dict[str, dict]) -> None:
+    drift = {f["feature"]: f for f in retail_months["dec"]["comparison"]["drift"]["features"]}
+    for feature in ("return_rate", "mean_days_between"):
+        assert drift[feature]["band"] != "major" and drift[feature]["psi"] < 0.1, drift[feature]
+    gaps = drift["mean_days_between"]
+    assert gaps["baseline_missing_share"] > gaps["missing_share"] > 0.3  # single-purchase customers, compared apart
+
+
+@pytest.mark.slow
+def test_same_month_against_itself_is_unchanged(retail_months: dict[str, dict]) -> None:
+    comparison = retail_months["self"]["comparison"]
+    assert all(f["psi"] == 0 and f["distance"] == 0 for f in comparison["drift"]["features"])
+    names = [s["name"] for s in retail_months["self"]["segments"]]
+    assert names == [s["name"] for s in retail_months["sep"]["segments"]]
+    moves = comparison["migration"]
+    assert moves["stayed"] == moves["both"] > 0 and moves["added"] == moves["lost"] == 0
+    assert all(count == 0 for old, new, count, _ in moves["cells"] if old != new)  # a diagonal migration
+    assert all(i["status"] == "kept" and i["baseline_id"] == i["segment_id"] for i in comparison["identities"])
