@@ -134,7 +134,10 @@ def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
             names[seg] = (f"{name} (new)", reason + " Last run's segment of that name has no successor.")
     for seg in set(inherited) - set(configured):
         distance = next((d for n, _, d in carried.match.pairs if n == seg), 0.0)
-        names[seg] = (names[seg][0], f"Same segment as last run's '{inherited[seg]}' (centroid distance "
+        old = carried.match.old_of[seg]
+        share = next((v for n, o, v in carried.match.overlap if (n, o) == (seg, old)), None)
+        kept = f"{share:.0%} of its customers who are in both runs, " if share is not None else ""
+        names[seg] = (names[seg][0], f"Same segment as last run's '{inherited[seg]}' ({kept}centroid distance "
                                      f"{distance:.2f}); the name is kept so the segment keeps its identity.")
     colors = _colors(k, carried.colors if carried else {})
     named = [SegmentMetrics(m.segment_id, names[m.segment_id][0], m.metrics, m.traits) for m in metrics]
@@ -166,7 +169,8 @@ def _continue_baseline(baseline: Baseline, config: Config, prepared: PreparedDat
                        selection: KSelection) -> tuple[Carried, FittedModel, KSelection]:
     """Refit and match segments to the baseline's, or (``reuse_model``) assign with the baseline's model."""
     if not config.comparison.reuse_model:
-        return identities(baseline, prepared.frame, fitted.labels, config.comparison), fitted, selection
+        return (identities(baseline, prepared.frame, fitted.labels, config.comparison, prepared.ids), fitted,
+                selection)
     carried = reused(baseline, prepared.frame, fitted.labels)
     labels, distances = assign(baseline.model, prepared.frame)
     k = len(baseline.model["centroids"])

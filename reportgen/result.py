@@ -269,6 +269,8 @@ class SegmentIdentity:
     baseline_id: int | None
     baseline_name: str | None
     distance: float | None  # centroid distance in the baseline's model space
+    overlap: float | None = None  # share of the baseline segment's continuing customers now in this segment
+    reason: str = ""  # why it continues a baseline segment, or why it is new
 
 
 @dataclass(frozen=True)

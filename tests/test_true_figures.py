@@ -153,3 +153,14 @@ def test_same_month_against_itself_is_unchanged(retail_months: dict[str, dict]) 
     assert moves["stayed"] == moves["both"] > 0 and moves["added"] == moves["lost"] == 0
     assert all(count == 0 for old, new, count, _ in moves["cells"] if old != new)  # a diagonal migration
     assert all(i["status"] == "kept" and i["baseline_id"] == i["segment_id"] for i in comparison["identities"])
+
+
+@pytest.mark.slow
+def test_refit_segment_whose_customers_stayed_keeps_its_identity(retail_months: dict[str, dict]) -> None:
+    comparison = retail_months["dec"]["comparison"]
+    names = [s["name"] for s in retail_months["dec"]["segments"]]
+    assert not any(name.endswith("(new)") and name.removesuffix(" (new)") in names for name in names)
+    for move in comparison["migration"]["largest_moves"]:
+        assert move["old_name"] != move["new_name"].removesuffix(" (new)")
+    kept = [i for i in comparison["identities"] if i["status"] == "kept"]
+    assert len(kept) == 2 and all(i["overlap"] >= 0.5 and "in both runs" in i["reason"] for i in kept)
