@@ -120,7 +120,8 @@ def _sentences(comparison_parts: dict, period: str) -> tuple[str, ...]:
 
 def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame, ids: np.ndarray,
             labels: np.ndarray, segments: tuple[Segment, ...], value_column: str | None,
-            cfg: ComparisonConfig, observed: pd.DataFrame | None = None) -> Comparison:
+            cfg: ComparisonConfig, observed: pd.DataFrame | None = None,
+            history_warning: str | None = None) -> Comparison:
     """Assemble the comparison once this run's segments are named and profiled (``observed``: the customers'
     observed values, which the migration's value figures sum; the model frame when absent)."""
     new_names = {s.id: s.name for s in segments}
@@ -156,5 +157,13 @@ def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame
                 if i.status == "new"]
     period = baseline.period
     sentences = _sentences({"migration": moves, "drift": drift, "advice": advice, "changes": changes}, period)
+    warnings = _history_warnings(baseline, history_warning)
     return Comparison(period, baseline.folder.name, mode, old_segments, identity, tuple(carried.match.retired),
-                      len(baseline.ids), moves, drift, mix, carried.ari, advice, sentences)
+                      len(baseline.ids), moves, drift, mix, carried.ari, advice, warnings + sentences, warnings)
+
+
+def _history_warnings(baseline: Baseline, current: str | None) -> tuple[str, ...]:
+    """Which of the two runs holds less history than its window asks for (drift in tenure and recency then
+    partly measures the shorter span, not the customers)."""
+    before = (baseline.summary.get("transactions") or {}).get("history_warning")
+    return tuple(f"{label}: {text}" for label, text in (("Baseline", before), ("This run", current)) if text)

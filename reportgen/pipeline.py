@@ -231,7 +231,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         with stages.stage("compare"):
             comparison = compare(baseline, carried, "reuse-model" if config.comparison.reuse_model else "refit",
                                  prepared.frame, prepared.ids, fitted.labels, segments, prepared.roles.get("monetary"),
-                                 config.comparison, prepared.reported)
+                                 config.comparison, prepared.reported,
+                                 source.log.history_warning if source.log else None)
     names = [s.name for s in segments]
     if baseline is not None and config.comparison.reuse_model:
         model = {**baseline.model, "segment_names": names}

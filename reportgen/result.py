@@ -236,6 +236,8 @@ class LogSummary:
     reconciliation: tuple[Count, ...]  # raw rows, each exclusion rule, lines used
     excluded_customers: tuple[Count, ...]
     totals: tuple[tuple[str, float], ...]  # active customers, revenue, orders, average order value...
+    first_date: str | None = None  # the log's first dated line
+    history_warning: str | None = None  # set when the window asks for more history than the log holds
 
 
 @dataclass(frozen=True)
@@ -290,6 +292,7 @@ class Comparison:
     ari: float  # agreement of last month's model with a fresh fit on this month's data
     advice: RetrainAdvice
     sentences: tuple[str, ...]  # the "Since <period>" block of the executive summary
+    history_warnings: tuple[str, ...] = ()  # a baseline or current window holding less history than asked
 
 
 @dataclass(frozen=True)

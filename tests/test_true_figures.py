@@ -116,6 +116,10 @@ def test_online_retail_value_share_is_net_revenue_share(datasets_dir: Path, tmp_
         assert stat["mean"] == pytest.approx(customers.loc[customers.segment_id == segment["id"], "monetary"].mean(),
                                              rel=1e-6)
     assert np.isfinite([s["value_share"] for s in summary["segments"]]).all()
+    totals = dict(summary["transactions"]["totals"])  # net average order value: net revenue per order
+    assert totals["average_order_value"] == pytest.approx(totals["revenue"] / totals["orders"], rel=1e-9)
+    assert totals["revenue"] == pytest.approx(customers["monetary"].sum(), rel=1e-6)
+    assert summary["transactions"]["history_warning"] is None  # window "all" asks for nothing the log lacks
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +168,13 @@ def test_refit_segment_whose_customers_stayed_keeps_its_identity(retail_months: 
         assert move["old_name"] != move["new_name"].removesuffix(" (new)")
     kept = [i for i in comparison["identities"] if i["status"] == "kept"]
     assert len(kept) == 2 and all(i["overlap"] >= 0.5 and "in both runs" in i["reason"] for i in kept)
+
+
+@pytest.mark.slow
+def test_a_window_longer_than_the_log_is_named_with_its_dates(retail_months: dict[str, dict]) -> None:
+    warning = retail_months["sep"]["transactions"]["history_warning"]
+    assert "2010-09-01" in warning and "2010-12-01" in warning and "2011-09-01" in warning
+    assert retail_months["dec"]["transactions"]["history_warning"] is None  # Dec 2010 – Nov 2011: all there
+    warnings = retail_months["dec"]["comparison"]["history_warnings"]
+    assert len(warnings) == 1 and warnings[0].startswith("Baseline: ") and "2010-12-01" in warnings[0]
+    assert retail_months["dec"]["comparison"]["sentences"][0] == warnings[0]
