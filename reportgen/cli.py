@@ -128,7 +128,10 @@ def run(input_file: str | None, config_path: str | None, output: str | None, per
                  "transactions.as_of": as_of, "transactions.window": window,
                  "comparison.baseline": _absolute(baseline), "comparison.reuse_model": reuse_model}
     config = _settings(config_path, input_file, overrides)
+    from reportgen.preflight import check_user_files
     from reportgen.render.worker import prestart
+
+    check_user_files(config)  # a broken rules file, map or template fails before any data or process starts
 
     prestart(config.output.formats)  # before the analysis libraries load: both processes import at once
     from reportgen.pipeline import build_report

@@ -218,6 +218,12 @@ class ComparisonConfig(_Section):
     min_ari: float = Field(0.8, ge=0, le=1, description="Agreement (adjusted Rand index) between last month's "
                            "model and a fresh fit below which retraining is advised.")
 
+    @model_validator(mode="after")
+    def _psi_bands(self) -> ComparisonConfig:
+        if not self.psi_moderate < self.psi_major:
+            raise ValueError(f"psi_moderate ({self.psi_moderate}) must be below psi_major ({self.psi_major})")
+        return self
+
 
 class RulesConfig(_Section):
     file: str | None = Field(None, description="TOML rules file that extends or replaces the built-in rulebook.")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from reportgen.config import Config
 from reportgen.features import prepare
+from reportgen.preflight import check_user_files
 from reportgen.sources import load_source
 
 
 def quality_summary(config: Config) -> str:
-    """Load and clean the data as a run would and describe the outcome as plain text."""
+    """Check the config's files, then load and clean the data as a run would and describe the outcome as text."""
+    check_user_files(config)
     source = load_source(config)
     table = source.table
     prepared = prepare(table, source.config)

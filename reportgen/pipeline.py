@@ -32,6 +32,7 @@ from reportgen.kselect import sample_rows, select_k
 from reportgen.memory import give_back, out_of_memory
 from reportgen.modelio import assign, export_model, model_digest
 from reportgen.naming import name_segments
+from reportgen.preflight import check_user_files
 from reportgen.profile import SegmentProfile, profile_segments, segment_map, segment_metrics, segment_silhouettes
 from reportgen.provenance import library_versions
 from reportgen.result import (
@@ -184,6 +185,7 @@ def _continue_baseline(baseline: Baseline, config: Config, prepared: PreparedDat
 def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     """Run the computing half and return the frozen result (nothing is written)."""
     stages = _Stages(progress)
+    check_user_files(config)  # rules, names, maps, templates: before any data is read
     with stages.stage("load"):
         source: Source = load_source(config)
     config, seg_cfg = source.config, source.config.segmentation
@@ -279,6 +281,7 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
     start = time.perf_counter()
     out_dir = (config.resolve(config.output.dir) or Path.cwd() / "reportgen-report").resolve()
     check_target(out_dir)
+    check_user_files(config)  # before the render process starts: a broken rules file fails at once
     visual = tuple(f for f in dict.fromkeys(config.output.formats) if f in VISUAL)
     worker = claim(visual) if parallel and visual else None
     try:
