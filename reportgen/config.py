@@ -380,7 +380,8 @@ def effective_config(config: Config) -> dict[str, Any]:
     """
     plain = config.model_dump(mode="json", exclude={"base_dir"})
     plain["output"].pop("dir", None)
-    for section, key in (("data", "path"), ("output", "template_dir"), ("rules", "file"), ("report", "logo")):
+    for section, key in (("data", "path"), ("output", "template_dir"), ("rules", "file"), ("report", "logo"),
+                         ("comparison", "baseline"), ("transactions", "rfm_groups")):
         if plain[section].get(key):
             plain[section][key] = Path(plain[section][key]).name
     return plain

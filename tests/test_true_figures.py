@@ -178,3 +178,22 @@ def test_a_window_longer_than_the_log_is_named_with_its_dates(retail_months: dic
     warnings = retail_months["dec"]["comparison"]["history_warnings"]
     assert len(warnings) == 1 and warnings[0].startswith("Baseline: ") and "2010-12-01" in warnings[0]
     assert retail_months["dec"]["comparison"]["sentences"][0] == warnings[0]
+
+
+def test_no_machine_paths_in_the_json_outputs(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    config = folder / "reportgen.toml"
+    config.write_text(f'[data]\npath = "{sample_data_dir() / "customers.csv"}"\n[report]\nlogo = "logo.svg"\n'
+                      '[segmentation]\nk = 3\n')
+    first = _run(folder, "-c", str(config))
+    later = tmp_path / "later"
+    result = CliRunner().invoke(main, ["run", "-c", str(config), "-o", str(later), "--baseline", str(first), *FAST])
+    assert result.exit_code == 0, result.output
+    for out in (first, later):
+        for name in ("summary.json", "model.json", "reference.json"):
+            text = (out / name).read_text()
+            for machine in (str(tmp_path), str(sample_data_dir()), str(Path.home())):
+                assert machine not in text, (out.name, name, machine)
+    assert json.loads((first / "summary.json").read_text())["report"]["logo"] == "logo.svg"
