@@ -20,6 +20,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist, pdist
 
+from reportgen.definitions import MIN_OVERLAP
 from reportgen.errors import BaselineError, ConfigError
 
 
@@ -115,7 +116,6 @@ def match_segments(old_centroids: np.ndarray, new_centroids: np.ndarray, max_dis
                         tuple(i for i in range(len(old)) if i not in matched_old), float(max_distance))
 
 
-MIN_OVERLAP = 0.5  # a new segment holding at least this share of an old segment's continuing customers continues it
 
 
 def overlap_shares(old_ids: np.ndarray, old_labels: np.ndarray, new_ids: np.ndarray, new_labels: np.ndarray,

@@ -14,14 +14,13 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
+from reportgen.definitions import DOMINANCE
 from reportgen.kselect import sample_rows
 from reportgen.result import CategoryShare, FeatureStat, MapPoint, SegmentMap, Trait
 from reportgen.silhouette import silhouette_values
 
 MAX_TRAITS = 4
 MAP_POINTS = 1000  # customers drawn on the map: enough for its structure, flat in the input size
-# A mean is flagged when the values the model saw capped at the outlier fences move it by this much (relative).
-DOMINANCE = 0.10
 
 
 @dataclass(frozen=True)
