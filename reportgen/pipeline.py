@@ -166,14 +166,29 @@ def _log_features(configured: list[str] | None, prepared: PreparedData,
     return tuple(configured)
 
 
+def _cleaned_as_baseline(prepared: PreparedData, reference: dict) -> pd.DataFrame:
+    """This month's model frame cleaned with the baseline's imputed values and fences (``reference.json``), so the
+    baseline's model assigns customers as last month's cleaning would have seen them."""
+    numeric = (reference.get("numeric") or {}) if reference.get("format", 1) >= 2 else {}
+    frame = prepared.frame.copy(deep=False)
+    for column, stats in numeric.items():
+        if column not in frame.columns or prepared.observed is None or column not in prepared.observed.columns:
+            continue
+        values = prepared.observed[column]
+        values = values.fillna(stats["fill"]) if stats.get("fill") is not None else values.fillna(frame[column])
+        frame[column] = values.clip(*stats["fence"]) if stats.get("fence") else values
+    return frame
+
+
 def _continue_baseline(baseline: Baseline, config: Config, prepared: PreparedData, fitted: FittedModel,
                        selection: KSelection) -> tuple[Carried, FittedModel, KSelection]:
     """Refit and match segments to the baseline's, or (``reuse_model``) assign with the baseline's model."""
     if not config.comparison.reuse_model:
         return (identities(baseline, prepared.frame, fitted.labels, config.comparison, prepared.ids), fitted,
                 selection)
-    carried = reused(baseline, prepared.frame, fitted.labels)
-    labels, distances = assign(baseline.model, prepared.frame)
+    frame = _cleaned_as_baseline(prepared, baseline.reference)
+    carried = reused(baseline, frame, fitted.labels)
+    labels, distances = assign(baseline.model, frame)
     k = len(baseline.model["centroids"])
     reason = (f"K = {k}: last run's model was reused (comparison.reuse_model), so segments are assigned exactly as "
               f"last time; a fresh fit on this data would choose K = {selection.chosen_k}.")
