@@ -21,7 +21,7 @@ from reportgen.modelio import check_model, model_digest
 from reportgen.render.csvout import UNESCAPE
 from reportgen.result import FORMAT_VERSION
 
-REFERENCE_FORMAT = 1
+REFERENCE_FORMAT = 2
 FILES = ("summary.json", "model.json", "reference.json", "segments.csv")
 
 

@@ -45,6 +45,8 @@ class FeatureDrift:
     drifted: bool
     small_sample: bool
     note: str = ""
+    missing_share: float | None = None  # share of this month's customers without a value (compared apart)
+    baseline_missing_share: float | None = None
 
 
 @dataclass(frozen=True)

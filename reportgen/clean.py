@@ -30,6 +30,8 @@ class CleaningLog:
 
     actions: list[CleaningAction] = field(default_factory=list)
     exclusions: list[Count] = field(default_factory=list)
+    fences: dict[str, tuple[float, float]] = field(default_factory=dict)  # outlier fences, per clipped column
+    fills: dict[str, float | str] = field(default_factory=dict)  # the value imputed into each column
 
     def exclude(self, frame: pd.DataFrame, mask: pd.Series, label: str, detail: str = "") -> pd.DataFrame:
         """Drop the rows where ``mask`` is true and record how many went."""
@@ -164,6 +166,7 @@ def clean_values(frame: pd.DataFrame, numeric: list[str], categorical: list[str]
         if pd.isna(value):
             continue  # all missing: the column is dropped as a feature later, with its reason
         frame[column] = frame[column].fillna(value)
+        log.fills[column] = value if isinstance(value, str) else float(value)
         shown = value if isinstance(value, str) else _fmt(float(value))
         log.actions.append(CleaningAction(column, f"missing → {policy}", int(gaps.sum()), f"filled with {shown}"))
     return frame
@@ -196,6 +199,7 @@ def clip_outliers(frame: pd.DataFrame, columns: list[str], cfg: CleaningConfig, 
         else:
             low, high = np.quantile(present, list(cfg.quantiles))
             how = f"quantiles {cfg.quantiles[0]:g}–{cfg.quantiles[1]:g}"
+        log.fences[column] = (float(low), float(high))
         outside = (data < low) | (data > high)
         if outside.any():
             frame[column] = frame[column].astype("float64").clip(low, high)

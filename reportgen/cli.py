@@ -172,7 +172,9 @@ def run(input_file: str | None, config_path: str | None, table: str | None, quer
     config = _settings(config_path, input_file, overrides)
     from reportgen.render.limits import check_address_space
     from reportgen.render.worker import prestart
+    from reportgen.userfiles import check_user_files
 
+    check_user_files(config)  # a broken rules file, map or template fails before any data or process starts
     check_address_space(config.output.formats)  # before the rendering process starts the chart engine
 
     prestart(config.output.formats)  # before the analysis libraries load: both processes import at once

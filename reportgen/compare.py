@@ -16,7 +16,13 @@ from reportgen.baseline import Baseline
 from reportgen.config import ComparisonConfig
 from reportgen.drift import DriftThresholds, feature_drift
 from reportgen.errors import BaselineError
-from reportgen.matching import SegmentMatch, default_max_distance, match_segments
+from reportgen.matching import (
+    SegmentMatch,
+    default_max_distance,
+    match_by_customers,
+    match_segments,
+    overlap_shares,
+)
 from reportgen.migration import migration
 from reportgen.mixshift import mix_behaviour
 from reportgen.modelio import assign, model_space
@@ -49,15 +55,22 @@ def check_compatible(baseline: Baseline, numeric: tuple[str, ...], categorical: 
                         "; compare runs made with the same features config")
 
 
-def identities(baseline: Baseline, frame: pd.DataFrame, labels: np.ndarray, cfg: ComparisonConfig) -> Carried:
-    """Match this run's segments to the baseline's on centroid distance in the baseline's model space."""
+def identities(baseline: Baseline, frame: pd.DataFrame, labels: np.ndarray, cfg: ComparisonConfig,
+               ids: np.ndarray | None = None) -> Carried:
+    """Match this run's segments to the baseline's on the overlap of the customers in both runs (``ids``) and on
+    centroid distance in the baseline's model space."""
     matrix = model_space(baseline.model, frame[baseline.model["numeric"] + baseline.model["categorical"]])
     old_labels, _ = assign(baseline.model, frame)
     k = int(labels.max()) + 1
     new_centroids = np.vstack([matrix[labels == s].mean(axis=0) for s in range(k)])
     old_centroids = np.asarray(baseline.model["centroids"], dtype=np.float64)
     limit = cfg.match_distance or default_max_distance(old_centroids)
-    match = match_segments(old_centroids, new_centroids, limit)
+    if ids is None:
+        match = match_segments(old_centroids, new_centroids, limit)
+    else:
+        shares = overlap_shares(baseline.ids.to_numpy(), baseline.segments.to_numpy(), ids, labels,
+                                len(old_centroids), k)
+        match = match_by_customers(old_centroids, new_centroids, limit, shares, baseline.segment_names)
     names, colors = baseline.segment_names, baseline.segment_colors
     carried_names = {new: names[old] for new, old in match.old_of.items() if old in names}
     carried_colors = {new: colors[old] for new, old in match.old_of.items() if old in colors}
@@ -107,14 +120,17 @@ def _sentences(comparison_parts: dict, period: str) -> tuple[str, ...]:
 
 def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame, ids: np.ndarray,
             labels: np.ndarray, segments: tuple[Segment, ...], value_column: str | None,
-            cfg: ComparisonConfig) -> Comparison:
-    """Assemble the comparison once this run's segments are named and profiled."""
+            cfg: ComparisonConfig, observed: pd.DataFrame | None = None,
+            history_warning: str | None = None) -> Comparison:
+    """Assemble the comparison once this run's segments are named and profiled (``observed``: the customers'
+    observed values, which the migration's value figures sum; the model frame when absent)."""
     new_names = {s.id: s.name for s in segments}
-    values = frame[value_column].to_numpy(dtype=np.float64) if value_column else None
+    reported = observed if observed is not None else frame
+    values = reported[value_column].to_numpy(dtype=np.float64) if value_column else None
     moves = migration(baseline.ids.to_numpy(), baseline.segments.to_numpy(), ids, labels, values,
                       baseline.segment_names, new_names, carried.match.old_of)
     thresholds = DriftThresholds(cfg.psi_moderate, cfg.psi_major, cfg.distance, cfg.dataset_share, cfg.min_bin_count)
-    drift = feature_drift(baseline.reference, frame, thresholds)
+    drift = feature_drift(baseline.reference, reported, thresholds)
     old_segments = _baseline_segments(baseline)
     mix = None
     if value_column and all(s.mean_value is not None for s in old_segments):
@@ -125,9 +141,13 @@ def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame
     advice = retrain_advice(carried.ari, drift.dataset_drift, drift.share_drifted,
                             len(carried.match.new) + len(carried.match.retired), RetrainThresholds(cfg.min_ari))
     by_old = {s.id: s for s in old_segments}
+    shares = {(n, o): share for n, o, share in carried.match.overlap}
+    reasons = dict(carried.match.reasons)
     identity = tuple(
-        SegmentIdentity(s.id, "kept", old, by_old[old].name if old in by_old else None, distance)
-        if (old := carried.match.old_of.get(s.id)) is not None else SegmentIdentity(s.id, "new", None, None, None)
+        SegmentIdentity(s.id, "kept", old, by_old[old].name if old in by_old else None, distance,
+                        shares.get((s.id, old)), reasons.get(s.id, ""))
+        if (old := carried.match.old_of.get(s.id)) is not None
+        else SegmentIdentity(s.id, "new", None, None, None, None, reasons.get(s.id, ""))
         for s in segments for distance in [next((d for n, _, d in carried.match.pairs if n == s.id), None)])
     changes = [f"{s.name} {'grew' if s.share > by_old[i.baseline_id].share else 'shrank'} from "
                f"{by_old[i.baseline_id].share:.0%} to {s.share:.0%} of customers."
@@ -137,5 +157,13 @@ def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame
                 if i.status == "new"]
     period = baseline.period
     sentences = _sentences({"migration": moves, "drift": drift, "advice": advice, "changes": changes}, period)
+    warnings = _history_warnings(baseline, history_warning)
     return Comparison(period, baseline.folder.name, mode, old_segments, identity, tuple(carried.match.retired),
-                      len(baseline.ids), moves, drift, mix, carried.ari, advice, sentences)
+                      len(baseline.ids), moves, drift, mix, carried.ari, advice, warnings + sentences, warnings)
+
+
+def _history_warnings(baseline: Baseline, current: str | None) -> tuple[str, ...]:
+    """Which of the two runs holds less history than its window asks for (drift in tenure and recency then
+    partly measures the shorter span, not the customers)."""
+    before = (baseline.summary.get("transactions") or {}).get("history_warning")
+    return tuple(f"{label}: {text}" for label, text in (("Baseline", before), ("This run", current)) if text)

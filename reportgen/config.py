@@ -226,6 +226,12 @@ class ComparisonConfig(_Section):
     min_ari: float = Field(0.8, ge=0, le=1, description="Agreement (adjusted Rand index) between last month's "
                            "model and a fresh fit below which retraining is advised.")
 
+    @model_validator(mode="after")
+    def _psi_bands(self) -> ComparisonConfig:
+        if not self.psi_moderate < self.psi_major:
+            raise ValueError(f"psi_moderate ({self.psi_moderate}) must be below psi_major ({self.psi_major})")
+        return self
+
 
 class RulesConfig(_Section):
     file: str | None = Field(None, description="TOML rules file that extends or replaces the built-in rulebook.")
@@ -386,7 +392,8 @@ def effective_config(config: Config) -> dict[str, Any]:
     """
     plain = config.model_dump(mode="json", exclude={"base_dir"})
     plain["output"].pop("dir", None)
-    for section, key in (("data", "path"), ("output", "template_dir"), ("rules", "file"), ("report", "logo")):
+    for section, key in (("data", "path"), ("output", "template_dir"), ("rules", "file"), ("report", "logo"),
+                         ("comparison", "baseline"), ("transactions", "rfm_groups")):
         if plain[section].get(key):
             plain[section][key] = Path(plain[section][key]).name
     return plain

@@ -1,8 +1,15 @@
-"""Feature drift of this month's cleaned features against a baseline run, from the baseline's summary alone.
+"""Feature drift of this month's customers against a baseline run, from the baseline's summary alone.
 
-A run stores :func:`reference_stats` (a few hundred numbers per feature), not its rows. Numeric features are
-compared on the baseline's decile bins (PSI) and quantile functions (Wasserstein distance in baseline σ);
-categorical features on their level shares (PSI and Jensen–Shannon distance).
+A run stores :func:`reference_stats` (a few hundred numbers per feature), not its rows. Drift measures the
+customers, not the cleaning: both months are measured on their observed values (missing values left out), with
+the *baseline's* cleaning parameters (outlier fences, bin edges, category levels) applied to both, so a month
+with other fences or imputed medians does not look like drift. How often a feature is missing is compared
+separately. Numeric features are compared on the baseline's decile bins (PSI) and quantile functions
+(Wasserstein distance in baseline σ); categorical features on their level shares (PSI and Jensen–Shannon
+distance).
+
+Bin edges lie halfway between two distinct observed values, so no value sits on an edge, rounding cannot move
+one across it, and every bin holds at least one baseline customer (no empty or zero-width bins).
 """
 
 from __future__ import annotations
@@ -18,15 +25,18 @@ from scipy.spatial.distance import jensenshannon
 from reportgen.changes import DriftReport, DriftThresholds, FeatureDrift
 from reportgen.errors import BaselineError
 
-FORMAT = 1
+FORMAT = 2
+READABLE = (1, 2)  # format 1 (cleaned values, 101 quantiles, missing as a level) is still compared
 EPSILON = 1e-4  # stands in for an empty bin so PSI stays finite
 MAX_DISTANCE = 1e6  # JSON has no infinity: a constant baseline that moved gets this instead
-MISSING_LEVEL = "(missing)"  # a categorical feature going missing more often is drift too
-QUANTILES = 101
+MISSING_LEVEL = "(missing)"  # format 1 counted a missing category as a level
+QUANTILES = 200
+# Quantile levels at the middle of 200 equal slices: the mean absolute gap between two such quantile functions is
+# exactly the Wasserstein-1 distance between the two 200-point samples (what scipy computes from them).
+LEVELS = (np.arange(QUANTILES) + 0.5) / QUANTILES
+MISSING_NOTE = 0.05  # a change in the missing share this large (absolute) is named in the note
 _DIGITS = 12
-# Trapezoid weights over the 101 quantile levels: the integral of |F⁻¹ − G⁻¹| is W1, and halving the 0 % and
-# 100 % points keeps the two most erratic values (minimum and maximum) from weighing as much as the rest.
-_WEIGHTS = np.r_[0.5, np.ones(QUANTILES - 2), 0.5] / (QUANTILES - 1)
+_LEGACY_WEIGHTS = np.r_[0.5, np.ones(99), 0.5] / 100  # format 1: trapezoid over 101 quantiles
 _METRIC = {"numeric": "wasserstein/σ", "categorical": "jensen-shannon"}
 
 
@@ -35,13 +45,23 @@ def _round(values: Any) -> list[float]:
     return [float(f"{v:.{_DIGITS}g}") for v in np.atleast_1d(np.asarray(values, dtype=float))]
 
 
-def _finite(column: pd.Series) -> np.ndarray:
+def _numbers(column: pd.Series) -> tuple[np.ndarray, int]:
+    """The finite values of ``column`` and how many rows had none."""
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return values[np.isfinite(values)]
+    finite = values[np.isfinite(values)]
+    return finite, len(values) - len(finite)
 
 
-def _level_shares(column: pd.Series) -> dict[str, float]:
-    shares = column.astype("string").fillna(MISSING_LEVEL).value_counts(normalize=True, sort=False)
+def _clip(values: np.ndarray, fence: Sequence[float] | None) -> np.ndarray:
+    return np.clip(values, fence[0], fence[1]) if fence else values
+
+
+def _level_shares(column: pd.Series, missing_level: bool = False) -> dict[str, float]:
+    text = column.astype("string")
+    text = text.fillna(MISSING_LEVEL) if missing_level else text.dropna()
+    if text.empty:
+        return {}
+    shares = text.value_counts(normalize=True, sort=False)
     return dict(zip(map(str, shares.index), _round(shares.to_numpy()), strict=True))
 
 
@@ -51,42 +71,86 @@ def _bin_shares(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     return np.bincount(index, minlength=len(edges) + 1) / len(values)
 
 
-def _numeric_stats(values: np.ndarray) -> dict[str, Any]:
+def bin_edges(values: np.ndarray) -> list[float]:
+    """Decile edges placed halfway between the decile value and the next distinct value above it.
+
+    Parameters
+    ----------
+    values
+        Sorted finite values.
+
+    Returns
+    -------
+    list of float
+        Strictly increasing edges (rounded as stored), each strictly between two observed values: every bin is
+        non-empty and has positive width. Ties collapse (a 0/1 feature gets one edge).
+    """
+    distinct = np.unique(values)
+    edges: list[float] = []
+    for level in np.linspace(0.1, 0.9, 9):
+        at = np.quantile(values, level, method="lower")
+        i = int(np.searchsorted(distinct, at, side="right"))
+        if i >= len(distinct):
+            continue  # the decile is the maximum: an edge there would leave the top bin empty
+        edge = _round((distinct[i - 1] + distinct[i]) / 2)[0]
+        if distinct[i - 1] < edge < distinct[i] and (not edges or edge > edges[-1]):
+            edges.append(edge)
+    return edges
+
+
+def _numeric_stats(values: np.ndarray, missing: int, fence: Sequence[float] | None,
+                   fill: float | str | None) -> dict[str, Any]:
+    rows = len(values) + missing
+    base = {"n": len(values), "missing": missing, "missing_share": _round(missing / rows)[0] if rows else 0.0,
+            "fence": _round(fence) if fence else None,
+            "fill": _round(fill)[0] if isinstance(fill, int | float) else None}
     if not len(values):
-        return {"n": 0, "mean": None, "std": None, "edges": [], "proportions": [], "quantiles": []}
+        return base | {"mean": None, "std": None, "edges": [], "proportions": [], "quantiles": []}
     # Summing in sorted order makes mean and σ independent of row order (and sorting speeds the quantiles up).
-    values = np.sort(values)
+    values = np.sort(_clip(values, fence))
     mean = float(np.sum(values)) / len(values)
     std = math.sqrt(float(np.sum((values - mean) ** 2)) / len(values))
-    top = values[-1]
-    # An edge at the maximum would leave the top bin empty (ties, binary features), so it is dropped.
-    edges = sorted({e for e in _round(np.quantile(values, np.linspace(0.1, 0.9, 9))) if e < top})
-    return {"n": len(values), "mean": _round(mean)[0], "std": _round(std)[0], "edges": edges,
-            "proportions": _round(_bin_shares(values, edges)),
-            "quantiles": _round(np.quantile(values, np.linspace(0, 1, QUANTILES)))}
+    edges = bin_edges(values)
+    return base | {"mean": _round(mean)[0], "std": _round(std)[0], "edges": edges,
+                   "proportions": _round(_bin_shares(values, edges)),
+                   "quantiles": _round(np.quantile(values, LEVELS))}
 
 
-def reference_stats(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> dict[str, Any]:
-    """Summarise cleaned features so next month's drift can be measured without these rows.
+def reference_stats(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],
+                    fences: Mapping[str, Sequence[float]] | None = None,
+                    fills: Mapping[str, float | str] | None = None) -> dict[str, Any]:
+    """Summarise a run's customers and cleaning so next month's drift can be measured without these rows.
 
     Parameters
     ----------
     frame
-        The cleaned feature frame of the baseline run.
+        The observed values of the baseline run's customers (missing values missing, nothing clipped).
     numeric, categorical
         Its feature columns of each kind, in report order.
+    fences
+        The outlier fences cleaning used (feature → (low, high)); both months are clipped at them.
+    fills
+        The values cleaning imputed into missing cells (stored so the cleaning is known; not used in drift).
 
     Returns
     -------
     dict
-        JSON-ready ``{"format", "numeric": {feature: {n, mean, std, edges, proportions, quantiles}},
-        "categorical": {feature: {n, proportions: {level: share}}}}`` with floats to 12 significant digits.
-        Non-finite numeric values are left out; a missing category counts as the level ``(missing)``.
+        JSON-ready ``{"format", "numeric": {feature: {n, missing, missing_share, fence, fill, mean, std, edges,
+        proportions, quantiles}}, "categorical": {feature: {n, missing, missing_share, fill, levels,
+        proportions: {level: share}}}}`` with floats to 12 significant digits.
     """
-    numeric_stats = {name: _numeric_stats(_finite(frame[name])) for name in numeric}
-    # Sorted levels keep the stored summary byte-identical between runs.
-    categorical_stats = {name: {"n": len(frame), "proportions": dict(sorted(_level_shares(frame[name]).items()))}
-                         for name in categorical}
+    fences, fills = fences or {}, fills or {}
+    numeric_stats = {name: _numeric_stats(*_numbers(frame[name]), fences.get(name), fills.get(name))
+                     for name in numeric}
+    categorical_stats = {}
+    for name in categorical:
+        missing = int(frame[name].isna().sum())
+        # Sorted levels keep the stored summary byte-identical between runs.
+        shares = dict(sorted(_level_shares(frame[name]).items()))
+        categorical_stats[name] = {"n": len(frame) - missing, "missing": missing,
+                                   "missing_share": _round(missing / len(frame))[0] if len(frame) else 0.0,
+                                   "fill": fills.get(name) if isinstance(fills.get(name), str) else None,
+                                   "levels": list(shares), "proportions": shares}
     return {"format": FORMAT, "numeric": numeric_stats, "categorical": categorical_stats}
 
 
@@ -100,14 +164,19 @@ def _small(expected: np.ndarray, n: int, thresholds: DriftThresholds) -> bool:
 
 
 def _result(feature: str, kind: str, psi: float, distance: float, small: bool, notes: list[str],
-            thresholds: DriftThresholds) -> FeatureDrift:
+            thresholds: DriftThresholds, missing: tuple[float | None, float | None] = (None, None)) -> FeatureDrift:
     band = "major" if psi >= thresholds.psi_major else "moderate" if psi >= thresholds.psi_moderate else "none"
     drifted = psi >= thresholds.psi_moderate or distance >= thresholds.distance
     if drifted and band == "none":
         notes.append(f"distance {distance:.3g} reached {thresholds.distance:g} while PSI stayed low")
     if small:
         notes.append("small sample: too few customers per bin for a reliable PSI")
-    return FeatureDrift(feature, kind, psi, distance, _METRIC[kind], band, drifted, small, "; ".join(notes))
+    before, now = missing
+    if before is not None and now is not None and abs(now - before) >= MISSING_NOTE:
+        notes.append(f"missing for {now:.0%} of customers now, {before:.0%} in the baseline (compared apart from "
+                     "the values)")
+    return FeatureDrift(feature, kind, psi, distance, _METRIC[kind], band, drifted, small, "; ".join(notes),
+                        missing[1], missing[0])
 
 
 def _empty(feature: str, kind: str, baseline_n: int) -> FeatureDrift:
@@ -115,29 +184,41 @@ def _empty(feature: str, kind: str, baseline_n: int) -> FeatureDrift:
     return FeatureDrift(feature, kind, math.nan, math.nan, _METRIC[kind], "none", False, True, note)
 
 
+def _missing_shares(stats: Mapping[str, Any], missing: int, rows: int) -> tuple[float | None, float | None]:
+    before = stats.get("missing_share")
+    return (float(before) if before is not None else None), (_round(missing / rows)[0] if rows else None)
+
+
 def _numeric_drift(feature: str, stats: Mapping[str, Any], column: pd.Series,
                    thresholds: DriftThresholds) -> FeatureDrift:
-    values = _finite(column)
+    values, missing = _numbers(column)
     if not stats["n"] or not len(values):
         return _empty(feature, "numeric", stats["n"])
+    values = _clip(values, stats.get("fence"))  # the baseline's fences, not this month's
     expected = np.asarray(stats["proportions"], dtype=float)
     actual = np.asarray(_round(_bin_shares(values, stats["edges"])))
     reference = np.asarray(stats["quantiles"], dtype=float)
-    current = np.asarray(_round(np.quantile(values, np.linspace(0, 1, QUANTILES))))
-    w1 = float(_WEIGHTS @ np.abs(current - reference))
+    if len(reference) == QUANTILES:
+        current = np.asarray(_round(np.quantile(values, LEVELS)))
+        w1 = float(np.mean(np.abs(current - reference)))
+    else:  # format 1
+        current = np.asarray(_round(np.quantile(values, np.linspace(0, 1, len(reference)))))
+        w1 = float(_LEGACY_WEIGHTS @ np.abs(current - reference))
     std = stats["std"]
     distance = min(w1 / std, MAX_DISTANCE) if std > 0 else 0.0 if w1 == 0 else MAX_DISTANCE
     notes = [] if std > 0 or w1 == 0 else ["constant in the baseline (σ = 0) but not now; distance set to its cap"]
     return _result(feature, "numeric", _psi(expected, actual), distance, _small(expected, len(values), thresholds),
-                   notes, thresholds)
+                   notes, thresholds, _missing_shares(stats, missing, len(column)))
 
 
 def _categorical_drift(feature: str, stats: Mapping[str, Any], column: pd.Series,
                        thresholds: DriftThresholds) -> FeatureDrift:
-    if not stats["n"] or not len(column):
-        return _empty(feature, "categorical", stats["n"])
     baseline: Mapping[str, float] = stats["proportions"]
-    current = _level_shares(column)
+    legacy = "levels" not in stats  # format 1 counted missing as a level
+    present = int(column.notna().sum()) if not legacy else len(column)
+    if not stats["n"] or not present:
+        return _empty(feature, "categorical", stats["n"])
+    current = _level_shares(column, missing_level=legacy)
     added = sorted(set(current) - set(baseline))
     levels = [*baseline, *added]
     expected = np.array([baseline.get(level, 0.0) for level in levels], dtype=float)
@@ -147,9 +228,9 @@ def _categorical_drift(feature: str, stats: Mapping[str, Any], column: pd.Series
         distance = float(jensenshannon(expected, actual, base=2))
     gone = [level for level in baseline if level not in current]
     notes = [f"{label}: {', '.join(found)}" for label, found in (("new levels", added), ("levels gone", gone)) if found]
-    small = _small(np.asarray(list(baseline.values()), dtype=float), len(column), thresholds)
+    small = _small(np.asarray(list(baseline.values()), dtype=float), present, thresholds)
     return _result(feature, "categorical", _psi(expected, actual), 0.0 if math.isnan(distance) else distance,
-                   small, notes, thresholds)
+                   small, notes, thresholds, _missing_shares(stats, len(column) - present, len(column)))
 
 
 def feature_drift(reference: Mapping[str, Any], frame: pd.DataFrame, thresholds: DriftThresholds) -> DriftReport:
@@ -160,7 +241,7 @@ def feature_drift(reference: Mapping[str, Any], frame: pd.DataFrame, thresholds:
     reference
         The baseline's reference statistics, as stored (e.g. read back from JSON).
     frame
-        This month's cleaned feature frame.
+        This month's observed values (missing values missing, nothing clipped or imputed).
     thresholds
         PSI bands, distance threshold, data-set drift share and the small-sample bin count.
 
@@ -176,8 +257,9 @@ def feature_drift(reference: Mapping[str, Any], frame: pd.DataFrame, thresholds:
         If ``reference`` is not a reference summary this version can read.
     """
     try:
-        if reference["format"] != FORMAT:
-            raise BaselineError(f"baseline statistics have format {reference['format']}, expected {FORMAT}")
+        if reference["format"] not in READABLE:
+            raise BaselineError(f"baseline statistics have format {reference['format']}, expected one of "
+                                f"{', '.join(map(str, READABLE))}")
         numeric, categorical = dict(reference["numeric"]), dict(reference["categorical"])
     except (KeyError, TypeError, ValueError) as exc:
         raise BaselineError(f"baseline statistics are malformed ({exc!r})") from None

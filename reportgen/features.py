@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from reportgen.clean import CleaningLog, clean_values, clip_outliers, config_pro
 from reportgen.config import Config
 from reportgen.errors import ConfigError, DataError
 from reportgen.load import LoadedTable
+from reportgen.observed import observed_frame
 from reportgen.result import CleaningAction, ColumnInfo, DataQuality
 from reportgen.roles import infer_roles, suggest_totals
 from reportgen.schema import Schema, infer_schema
@@ -40,6 +41,14 @@ class PreparedData:
     roles: dict[str, str]
     quality: DataQuality
     reference_date: str | None
+    observed: pd.DataFrame | None = None  # the same customers' values before imputation, clipping and merges
+    fences: dict[str, tuple[float, float]] = field(default_factory=dict)  # outlier fences used
+    fills: dict[str, float | str] = field(default_factory=dict)  # values imputed per column
+
+    @property
+    def reported(self) -> pd.DataFrame:
+        """What every reported figure is computed on: the observed values (the model frame if none were kept)."""
+        return self.observed if self.observed is not None else self.frame
 
 
 def _reference_date(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], configured: str | None) -> pd.Timestamp:
@@ -169,6 +178,7 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
         derived = {name: formula for name, formula in suggested.items() if name not in frame.columns}
     if schema.id_column is not None and not schema.id_unique:  # hashing ten million ids again takes seconds
         frame = dedupe_ids(frame, schema.id_column, config.data.duplicate_ids, log, source)
+    dated = frame
     frame = clean_values(frame, numeric, list(schema.categorical), config.cleaning, log)
     if len(frame) < MIN_ROWS:
         excluded = ", ".join(f"{c.count:,} {c.label}" for c in log.exclusions)
@@ -208,5 +218,7 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
                                                          schema, numeric, categorical, roles, ignored),
         numeric_features=tuple(numeric), categorical_features=tuple(categorical),
         derived=tuple(derived.items()), actions=tuple(log.actions))
+    observed = observed_frame(dated, frame.index, tuple(numeric), tuple(categorical), derived, config.cleaning)
     return PreparedData(features.reset_index(drop=True), ids, schema.id_column or "row", tuple(numeric),
-                        tuple(categorical), roles, quality, reference.date().isoformat() if reference else None)
+                        tuple(categorical), roles, quality, reference.date().isoformat() if reference else None,
+                        observed, dict(log.fences), dict(log.fills))

@@ -42,6 +42,8 @@ class LogAggregate:
     excluded_customers: tuple[Count, ...]
     totals: dict[str, float]
     notes: tuple[str, ...]
+    first_date: str | None = None  # the log's first dated line
+    history_warning: str | None = None  # the window asks for more history than the log holds
 
 
 def _window_start(as_of: date, window: str) -> date | None:
@@ -66,7 +68,7 @@ def _window_start(as_of: date, window: str) -> date | None:
 
 
 def _reconcile(con: duckdb.DuckDBPyConnection, path: Path, cols: LogColumns, cfg: TransactionsConfig,
-               bad_stamp: str, timestamp_format: str | None) -> tuple[date, date | None, tuple[Count, ...]]:
+               bad_stamp: str, timestamp_format: str | None) -> tuple[date, date | None, tuple[Count, ...], date]:
     """Check the lines, fix the window and classify every line: as-of date, window start, reconciliation."""
     raw, unparsed, first, last, numeric, nonzero = con.execute(
         "SELECT sum(n), sum(n) FILTER (has_ts AND ts IS NULL), min(ts), max(ts), count(v), "
@@ -111,7 +113,16 @@ def _reconcile(con: duckdb.DuckDBPyConnection, path: Path, cols: LogColumns, cfg
     if not used:
         left_out = "; ".join(f"{c.label} ({c.detail}): {c.count:,}" for c in reconciliation[1:-1] if c.count)
         raise DataError(f"{path}: no lines left to aggregate ({left_out})")
-    return as_of, start, reconciliation
+    return as_of, start, reconciliation, first.date()
+
+
+def short_history(window: str, start: date | None, first: date, as_of: date) -> str | None:
+    """A warning when the window starts before the log's first line: the run holds less history than asked."""
+    if start is None or first <= start:
+        return None
+    held, asked = (as_of - first).days, (as_of - start).days
+    return (f"The {window} window asks for history from {start} to {as_of}, but the log starts on {first}: this run "
+            f"holds {held:,} of the {asked:,} days asked for, so tenure, frequency and spend cover a shorter span.")
 
 
 def _deduplicate(con: duckdb.DuckDBPyConnection) -> None:
@@ -158,14 +169,14 @@ def aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str], 
     con.execute(f"CREATE OR REPLACE TEMP TABLE lines AS {sql[0]}")
     if cfg.drop_duplicates:
         _deduplicate(con)
-    as_of, start, reconciliation = _reconcile(con, path, cols, cfg, sql[1], timestamp_format)
+    as_of, start, reconciliation, first = _reconcile(con, path, cols, cfg, sql[1], timestamp_format)
     con.execute(f"CREATE OR REPLACE TEMP TABLE per AS "
                 f"{customers_sql(cols, as_of, as_of - timedelta(days=cfg.recent_days))}")
     kept = "frequency > 0 AND monetary > 0"
-    net_le_0, returns_only, active, revenue, orders, gross, returned = con.execute(
+    net_le_0, returns_only, active, revenue, orders, returned = con.execute(
         f"SELECT count(*) FILTER (frequency > 0 AND monetary <= 0), count(*) FILTER (frequency = 0), "
         f"count(*) FILTER ({kept}), sum(gross - returned) FILTER ({kept}), sum(frequency) FILTER ({kept}), "
-        f"sum(gross) FILTER ({kept}), sum(returned) FILTER ({kept}) FROM per").fetchone()
+        f"sum(returned) FILTER ({kept}) FROM per").fetchone()
     if not active:
         raise DataError(f"{path}: no customer has a net monetary value above zero between {start or 'the first line'}"
                         f" and {as_of}")
@@ -183,6 +194,7 @@ def aggregate(con: duckdb.DuckDBPyConnection, path: Path, sql: tuple[str, str], 
         excluded_customers=(Count("net monetary value ≤ 0", int(net_le_0)),
                             Count("no purchase in window (returns only)", int(returns_only))),
         totals={"active_customers": float(active), "revenue": float(revenue), "orders": float(orders),
-                "average_order_value": float(gross) / float(orders),
+                "average_order_value": float(revenue) / float(orders),
                 "lines_used": float(reconciliation[-1].count), "returned_value": float(returned)},
-        notes=tuple(notes))
+        notes=tuple(notes), first_date=first.isoformat(),
+        history_warning=short_history(cfg.window, start, first, as_of))

@@ -49,6 +49,7 @@ from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary
 from reportgen.rules import SegmentMetrics, load_rulebook, recommend
 from reportgen.segment import FittedModel, fit_all, order_by_size, transform
 from reportgen.sources import Source, load_source
+from reportgen.userfiles import check_user_files
 
 if TYPE_CHECKING:
     from reportgen.render.worker import RenderWorker
@@ -135,7 +136,10 @@ def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
             names[seg] = (f"{name} (new)", reason + " Last run's segment of that name has no successor.")
     for seg in set(inherited) - set(configured):
         distance = next((d for n, _, d in carried.match.pairs if n == seg), 0.0)
-        names[seg] = (names[seg][0], f"Same segment as last run's '{inherited[seg]}' (centroid distance "
+        old = carried.match.old_of[seg]
+        share = next((v for n, o, v in carried.match.overlap if (n, o) == (seg, old)), None)
+        kept = f"{share:.0%} of its customers who are in both runs, " if share is not None else ""
+        names[seg] = (names[seg][0], f"Same segment as last run's '{inherited[seg]}' ({kept}centroid distance "
                                      f"{distance:.2f}); the name is kept so the segment keeps its identity.")
     colors = _colors(k, carried.colors if carried else {})
     named = [SegmentMetrics(m.segment_id, names[m.segment_id][0], m.metrics, m.traits) for m in metrics]
@@ -163,13 +167,29 @@ def _log_features(configured: list[str] | None, prepared: PreparedData,
     return tuple(configured)
 
 
+def _cleaned_as_baseline(prepared: PreparedData, reference: dict) -> pd.DataFrame:
+    """This month's model frame cleaned with the baseline's imputed values and fences (``reference.json``), so the
+    baseline's model assigns customers as last month's cleaning would have seen them."""
+    numeric = (reference.get("numeric") or {}) if reference.get("format", 1) >= 2 else {}
+    frame = prepared.frame.copy(deep=False)
+    for column, stats in numeric.items():
+        if column not in frame.columns or prepared.observed is None or column not in prepared.observed.columns:
+            continue
+        values = prepared.observed[column]
+        values = values.fillna(stats["fill"]) if stats.get("fill") is not None else values.fillna(frame[column])
+        frame[column] = values.clip(*stats["fence"]) if stats.get("fence") else values
+    return frame
+
+
 def _continue_baseline(baseline: Baseline, config: Config, prepared: PreparedData, fitted: FittedModel,
                        selection: KSelection) -> tuple[Carried, FittedModel, KSelection]:
     """Refit and match segments to the baseline's, or (``reuse_model``) assign with the baseline's model."""
     if not config.comparison.reuse_model:
-        return identities(baseline, prepared.frame, fitted.labels, config.comparison), fitted, selection
-    carried = reused(baseline, prepared.frame, fitted.labels)
-    labels, distances = assign(baseline.model, prepared.frame)
+        return (identities(baseline, prepared.frame, fitted.labels, config.comparison, prepared.ids), fitted,
+                selection)
+    frame = _cleaned_as_baseline(prepared, baseline.reference)
+    carried = reused(baseline, frame, fitted.labels)
+    labels, distances = assign(baseline.model, frame)
     k = len(baseline.model["centroids"])
     reason = (f"K = {k}: last run's model was reused (comparison.reuse_model), so segments are assigned exactly as "
               f"last time; a fresh fit on this data would choose K = {selection.chosen_k}.")
@@ -181,6 +201,7 @@ def _continue_baseline(baseline: Baseline, config: Config, prepared: PreparedDat
 def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     """Run the computing half and return the frozen result (nothing is written)."""
     stages = _Stages(progress)
+    check_user_files(config)  # rules, names, maps, templates: before any data is read
     with stages.stage("load"):
         source: Source = load_source(config)
     config, seg_cfg = source.config, source.config.segmentation
@@ -212,8 +233,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     with stages.stage("profile"):
         rows = sample_rows(len(matrix), seg_cfg.sample_size, seg_cfg.seed)
         silhouettes = segment_silhouettes(matrix, fitted.labels, selection.chosen_k, rows)
-        profiles = profile_segments(prepared.frame, fitted.labels, prepared.numeric, prepared.categorical,
-                                    prepared.roles, silhouettes)
+        profiles = profile_segments(prepared.reported, fitted.labels, prepared.numeric, prepared.categorical,
+                                    prepared.roles, silhouettes, prepared.frame)
         projected = segment_map(matrix, fitted.labels, seg_cfg.seed)
         rfm, rfm_metrics, extra_columns = None, {}, {}
         if source.scores is not None and source.groups is not None:
@@ -228,7 +249,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         with stages.stage("compare"):
             comparison = compare(baseline, carried, "reuse-model" if config.comparison.reuse_model else "refit",
                                  prepared.frame, prepared.ids, fitted.labels, segments, prepared.roles.get("monetary"),
-                                 config.comparison)
+                                 config.comparison, prepared.reported,
+                                 source.log.history_warning if source.log else None)
     names = [s.name for s in segments]
     if baseline is not None and config.comparison.reuse_model:
         model = {**baseline.model, "segment_names": names}
@@ -250,8 +272,9 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     from reportgen.render.explorer import key_features  # what the HTML explorer shows per customer
 
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
-                              extra_columns, key_features(prepared.frame, prepared.roles, segments))
-    reference = _Once(reference_stats, prepared.frame, prepared.numeric, prepared.categorical)
+                              extra_columns, key_features(prepared.reported, prepared.roles, segments))
+    reference = _Once(reference_stats, prepared.reported, prepared.numeric, prepared.categorical, prepared.fences,
+                      prepared.fills)
     return Analysis(result, customers, model, reference, stages.timings)
 
 
@@ -273,6 +296,7 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
     from reportgen.render.worker import VISUAL, claim
 
     start = time.perf_counter()
+    check_user_files(config)  # before the render process starts: a broken rules file fails at once
     check_address_space(config.output.formats)
     out_dir = prepare_target(config.resolve(config.output.dir) or Path.cwd() / "reportgen-report")
     write_target(config)  # a write-back database is checked before any data is read

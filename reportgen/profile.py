@@ -1,7 +1,9 @@
-"""Profile each segment in business units: grouped statistics of the cleaned original columns.
+"""Profile each segment in business units: grouped statistics of the observed values of its customers.
 
-No inverse-transformed centroids: means and medians come from grouping the cleaned feature frame by
-segment, compared with the whole base (z-scores, lifts).
+No inverse-transformed centroids and no cleaned values: means, medians, value shares and category shares come
+from grouping the observed values (:mod:`reportgen.observed`) by segment, compared with the whole base
+(z-scores, lifts); missing values are left out and counted. The model frame (imputed, clipped) is used only to
+say where values beyond the outlier fences dominate a mean.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 
+from reportgen.definitions import DOMINANCE
 from reportgen.kselect import sample_rows
 from reportgen.result import CategoryShare, FeatureStat, MapPoint, SegmentMap, Trait
 from reportgen.silhouette import silhouette_values
@@ -61,17 +64,47 @@ def _numeric_summary(frame: pd.DataFrame, numeric: tuple[str, ...], labels: np.n
     so no copy of the whole table is made (missing values are left out, as pandas does)."""
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(k + 1))
-    means, medians, base_mean, base_std = {}, {}, {}, {}
+    means, medians, base_mean, base_std, missing = {}, {}, {}, {}, {}
     for column in numeric:
         values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)[order]
         parts = [values[bounds[s]:bounds[s + 1]] for s in range(k)]
+        missing[column] = [int(np.isnan(part).sum()) for part in parts]
         parts = [part[~np.isnan(part)] for part in parts]
         means[column] = [float(part.mean()) if len(part) else float("nan") for part in parts]
         medians[column] = [float(np.median(part)) if len(part) else float("nan") for part in parts]
         present = values[~np.isnan(values)]
         base_mean[column] = float(present.mean()) if len(present) else float("nan")
         base_std[column] = float(present.std()) if len(present) else float("nan")
-    return means, medians, base_mean, base_std
+    return means, medians, base_mean, base_std, missing
+
+
+def _capped_means(observed: pd.DataFrame, model: pd.DataFrame, numeric: tuple[str, ...], labels: np.ndarray,
+                  k: int) -> dict[str, list[tuple[float, int]]]:
+    """Per column and segment: the mean of the model's (clipped) values over the customers with an observed
+    value, and how many of them the model saw changed; only columns where clipping changed something."""
+    out: dict[str, list[tuple[float, int]]] = {}
+    for column in numeric:
+        raw = observed[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        seen = model[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(raw)
+        changed = present & ~np.isclose(raw, seen, rtol=1e-9, atol=0.0, equal_nan=True)
+        if not changed.any():
+            continue
+        sums = np.bincount(labels[present], weights=seen[present], minlength=k)
+        counts = np.bincount(labels[present], minlength=k)
+        moved = np.bincount(labels[changed], minlength=k)
+        out[column] = [(float(sums[s] / counts[s]) if counts[s] else float("nan"), int(moved[s])) for s in range(k)]
+    return out
+
+
+def _note(mean: float, capped: tuple[float, int] | None, median: float) -> str:
+    if capped is None or not capped[1] or not np.isfinite(mean) or not np.isfinite(capped[0]):
+        return ""
+    scale = max(abs(mean), abs(capped[0]))
+    if scale == 0 or abs(mean - capped[0]) < DOMINANCE * scale:
+        return ""
+    return (f"{capped[1]:,} extreme value(s) beyond the outlier fence dominate this mean: {mean:,.4g} with them, "
+            f"{capped[0]:,.4g} with them capped; the median is {median:,.4g}")
 
 
 def _composition(column: pd.Series, labels: np.ndarray, k: int) -> tuple[list, np.ndarray, np.ndarray]:
@@ -88,16 +121,38 @@ def _composition(column: pd.Series, labels: np.ndarray, k: int) -> tuple[list, n
 
 def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str, ...],
                      categorical: tuple[str, ...], roles: dict[str, str],
-                     silhouettes: np.ndarray) -> tuple[SegmentProfile, ...]:
-    """Profile every segment; ``silhouettes`` holds the mean silhouette per segment (NaN if unknown)."""
+                     silhouettes: np.ndarray, model: pd.DataFrame | None = None) -> tuple[SegmentProfile, ...]:
+    """Profile every segment.
+
+    Parameters
+    ----------
+    frame
+        The observed values of every customer (missing values stay missing and are left out of each figure).
+    labels
+        Segment id per row of ``frame``.
+    numeric, categorical
+        Feature columns of each kind.
+    roles
+        Business role → column.
+    silhouettes
+        The mean silhouette per segment (NaN if unknown).
+    model
+        The values the model saw (imputed, clipped), aligned with ``frame``: only used to note means that
+        values beyond the outlier fences dominate.
+    """
     role_of = {column: role for role, column in roles.items()}
     k = int(labels.max()) + 1 if len(labels) else 0
     sizes = np.bincount(labels, minlength=k)
-    means, medians, base_mean, base_std = _numeric_summary(frame, numeric, labels, k)
+    means, medians, base_mean, base_std, missing = _numeric_summary(frame, numeric, labels, k)
+    # z (traits, names, rules) measures how distinct a segment is in what the model saw: on capped values a few
+    # extreme customers cannot swamp the base σ. Every figure in units (mean, median, base mean) is observed.
+    seen_means, _, seen_base, seen_std, _ = (_numeric_summary(model, numeric, labels, k) if model is not None
+                                             else (means, None, base_mean, base_std, None))
+    capped = _capped_means(frame, model, numeric, labels, k) if model is not None else {}
     monetary = roles.get("monetary")
     value = None
     if monetary is not None:
-        totals = frame[monetary].groupby(labels).sum()
+        totals = frame[monetary].groupby(labels).sum()  # missing values are left out of both sums
         grand = float(frame[monetary].sum())
         value = (totals / grand) if grand > 0 else None
     shares_by_column = {column: _composition(frame[column], labels, k) for column in categorical}
@@ -106,9 +161,12 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
         stats = []
         for column in numeric:
             std, mean = base_std[column], means[column][seg]
-            z = (mean - base_mean[column]) / std if std > 0 else 0.0
-            stats.append(FeatureStat(column, role_of.get(column), mean, medians[column][seg],
-                                     base_mean[column], std, z))
+            spread = seen_std[column]
+            z = (seen_means[column][seg] - seen_base[column]) / spread if spread > 0 else 0.0
+            median = medians[column][seg]
+            note = _note(mean, capped[column][seg] if column in capped else None, median)
+            stats.append(FeatureStat(column, role_of.get(column), mean, median, base_mean[column], std, z,
+                                     missing[column][seg], note))
         categories = []
         for column, (levels, shares, base) in shares_by_column.items():
             for i in sorted(range(len(levels)), key=lambda i: str(levels[i])):

@@ -138,6 +138,8 @@ class FeatureStat:
     base_mean: float
     base_std: float
     z: float
+    missing: int = 0  # customers of the segment without an observed value, left out of mean and median
+    note: str = ""  # context a reader needs beside the mean (e.g. a few extreme values dominate it)
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,8 @@ class LogSummary:
     excluded_customers: tuple[Count, ...]
     totals: tuple[tuple[str, float], ...]  # active customers, revenue, orders, average order value...
     notes: tuple[str, ...] = ()  # how the log was read: columns taken for each role and why, date format, orders
+    first_date: str | None = None  # the log's first dated line
+    history_warning: str | None = None  # set when the window asks for more history than the log holds
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,8 @@ class SegmentIdentity:
     baseline_id: int | None
     baseline_name: str | None
     distance: float | None  # centroid distance in the baseline's model space
+    overlap: float | None = None  # share of the baseline segment's continuing customers now in this segment
+    reason: str = ""  # why it continues a baseline segment, or why it is new
 
 
 @dataclass(frozen=True)
@@ -287,6 +293,7 @@ class Comparison:
     ari: float  # agreement of last month's model with a fresh fit on this month's data
     advice: RetrainAdvice
     sentences: tuple[str, ...]  # the "Since <period>" block of the executive summary
+    history_warnings: tuple[str, ...] = ()  # a baseline or current window holding less history than asked
 
 
 @dataclass(frozen=True)

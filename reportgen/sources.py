@@ -68,7 +68,8 @@ def _log_summary(aggregate: Any) -> LogSummary:
     return LogSummary(as_of=aggregate.as_of, window=aggregate.window, window_start=aggregate.window_start,
                       columns=columns, reconciliation=aggregate.reconciliation,
                       excluded_customers=aggregate.excluded_customers,
-                      totals=tuple((k, float(v)) for k, v in aggregate.totals.items()), notes=aggregate.notes)
+                      totals=tuple((k, float(v)) for k, v in aggregate.totals.items()), notes=aggregate.notes,
+                      first_date=aggregate.first_date, history_warning=aggregate.history_warning)
 
 
 def load_source(config: Config) -> Source:

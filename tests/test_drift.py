@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import wasserstein_distance
 
-from reportgen.drift import EPSILON, MAX_DISTANCE, DriftThresholds, feature_drift, reference_stats
+from reportgen.drift import (
+    EPSILON,
+    LEVELS,
+    MAX_DISTANCE,
+    QUANTILES,
+    DriftThresholds,
+    bin_edges,
+    feature_drift,
+    reference_stats,
+)
 from reportgen.errors import BaselineError, ConfigError
 
 THRESHOLDS = DriftThresholds()
@@ -47,14 +58,14 @@ def test_reference_is_json_ready_and_deterministic() -> None:
     assert json.dumps(_stats(shuffled), allow_nan=False, sort_keys=True) == text
     assert feature_drift(json.loads(text), frame, THRESHOLDS) == feature_drift(stats, frame, THRESHOLDS)
     income = stats["numeric"]["income"]
-    assert income["n"] == 5000 and len(income["quantiles"]) == 101 and len(income["edges"]) == 9
+    assert income["n"] == 5000 and len(income["quantiles"]) == QUANTILES and len(income["edges"]) == 9
     assert income["proportions"] == pytest.approx([0.1] * 10) and income["mean"] == pytest.approx(50_000, rel=0.01)
     assert sum(stats["categorical"]["channel"]["proportions"].values()) == pytest.approx(1)
 
 
 def test_edges_at_the_maximum_are_dropped() -> None:
     web = _stats(_customers())["numeric"]["web"]  # a 0/1 feature: deciles are all 0 or 1
-    assert web["edges"] == [0.0] and len(web["proportions"]) == 2 and min(web["proportions"]) > 0.45
+    assert web["edges"] == [0.5] and len(web["proportions"]) == 2 and min(web["proportions"]) > 0.45
 
 
 @pytest.mark.parametrize(("shift", "band", "psi_range", "distance"), [
@@ -106,7 +117,9 @@ def test_categorical_new_level_and_missing_values() -> None:
     now = frame.assign(channel=rng.choice(["store", "web", "app", None], len(frame), p=[0.4, 0.3, 0.2, 0.1]))
     channel = feature_drift(stats, now, THRESHOLDS).features[-1]
     assert channel.distance > 0.1 and channel.psi > 0.25
-    assert channel.note == "new levels: (missing), app; levels gone: catalogue"
+    # Missing values are no level: their share is compared on its own.
+    assert channel.missing_share == pytest.approx(0.1, abs=0.02) and channel.baseline_missing_share == 0
+    assert channel.note.startswith("new levels: app; levels gone: catalogue; missing for 10% of customers now")
 
 
 @pytest.mark.parametrize(("moved", "share", "dataset_drift"), [
@@ -163,7 +176,7 @@ def test_empty_current_column() -> None:
     assert math.isnan(income.psi) and not income.drifted and income.note == "no values this month"
 
 
-@pytest.mark.parametrize("reference", [{}, {"format": 2, "numeric": {}, "categorical": {}},
+@pytest.mark.parametrize("reference", [{}, {"format": 3, "numeric": {}, "categorical": {}},
                                        {"format": 1, "numeric": {"income": {"n": 3}}, "categorical": {}}])
 def test_malformed_reference(reference: dict) -> None:
     with pytest.raises(BaselineError, match="baseline statistics"):
@@ -175,3 +188,72 @@ def test_malformed_reference(reference: dict) -> None:
 def test_threshold_validation(fields: dict) -> None:
     with pytest.raises(ConfigError):
         DriftThresholds(**fields)
+
+
+def _numpy_psi(base: np.ndarray, now: np.ndarray, edges: list[float]) -> float:
+    """PSI written out with numpy on the same right-closed bins (lo, hi]."""
+    bins = np.r_[-np.inf, edges, np.inf]
+    expected = np.array([((base > lo) & (base <= hi)).mean() for lo, hi in itertools.pairwise(bins)])
+    actual = np.array([((now > lo) & (now <= hi)).mean() for lo, hi in itertools.pairwise(bins)])
+    expected, actual = np.maximum(expected, EPSILON), np.maximum(actual, EPSILON)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_psi_and_wasserstein_agree_with_independent_implementations(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    base = pd.DataFrame({"x": np.round(rng.gamma(2, 30, 4000), 2)})
+    now = pd.DataFrame({"x": np.round(rng.gamma(2.3, 32, 3000), 2)})
+    stats = reference_stats(base, ["x"], [])
+    drift = feature_drift(stats, now, THRESHOLDS).features[0]
+    edges = stats["numeric"]["x"]["edges"]
+    assert drift.psi == pytest.approx(_numpy_psi(base["x"].to_numpy(), now["x"].to_numpy(), edges), rel=1e-6)
+    std = base["x"].std(ddof=0)
+    # Exactly scipy's W1 between the two stored quantile samples, and close to W1 between all the values.
+    exact = wasserstein_distance(np.quantile(base["x"], LEVELS), np.quantile(now["x"], LEVELS)) / std
+    assert drift.distance == pytest.approx(exact, rel=1e-6)
+    assert drift.distance == pytest.approx(wasserstein_distance(base["x"], now["x"]) / std, rel=0.05)
+
+
+def test_jensen_shannon_agrees_with_a_direct_computation() -> None:
+    base = pd.DataFrame({"c": ["a"] * 60 + ["b"] * 30 + ["c"] * 10})
+    now = pd.DataFrame({"c": ["a"] * 40 + ["b"] * 40 + ["c"] * 20})
+    drift = feature_drift(reference_stats(base, [], ["c"]), now, DriftThresholds(min_bin_count=1)).features[0]
+    p, q = np.array([0.6, 0.3, 0.1]), np.array([0.4, 0.4, 0.2])
+    m = (p + q) / 2
+    js = math.sqrt((np.sum(p * np.log2(p / m)) + np.sum(q * np.log2(q / m))) / 2)
+    assert drift.distance == pytest.approx(js, rel=1e-9)
+
+
+@pytest.mark.parametrize("values", [
+    np.r_[np.zeros(900), np.full(100, 0.1234567890123456)],  # a mass at a 16-digit value (a clip fence)
+    np.r_[np.zeros(500), np.arange(1, 501) * 1e-13],  # distinct values closer than the stored precision
+    np.arange(10.0),
+    np.full(50, 3.0),
+])
+def test_bin_edges_never_make_empty_or_zero_width_bins(values: np.ndarray) -> None:
+    edges = bin_edges(np.sort(values))
+    assert edges == sorted(set(edges))
+    counts = np.histogram(values, np.r_[-np.inf, edges, np.inf])[0]
+    assert (counts > 0).all()
+    assert not np.isin(values, edges).any()
+
+
+def test_baseline_fences_are_applied_to_the_new_month() -> None:
+    rng = np.random.default_rng(5)
+    base = pd.DataFrame({"x": rng.exponential(10, 3000)})
+    fences = {"x": (0.0, 40.0)}
+    stats = reference_stats(base, ["x"], [], fences, {"x": 7.0})
+    assert stats["numeric"]["x"]["fence"] == [0.0, 40.0] and stats["numeric"]["x"]["fill"] == 7.0
+    now = base.assign(x=np.where(base["x"] > 40, base["x"] * 50, base["x"]))  # only values beyond the fence moved
+    assert feature_drift(stats, now, THRESHOLDS).features[0].distance == 0
+
+
+def test_missing_share_is_compared_apart_from_the_values() -> None:
+    rng = np.random.default_rng(6)
+    base = pd.DataFrame({"gap": np.where(rng.random(4000) < 0.42, np.nan, rng.gamma(2, 30, 4000))})
+    now = pd.DataFrame({"gap": np.where(rng.random(4000) < 0.36, np.nan, rng.gamma(2, 30, 4000))})
+    drift = feature_drift(reference_stats(base, ["gap"], []), now, THRESHOLDS).features[0]
+    assert drift.band == "none" and drift.psi < 0.02
+    assert drift.baseline_missing_share == pytest.approx(0.42, abs=0.03)
+    assert drift.missing_share == pytest.approx(0.36, abs=0.03) and "missing for 37%" in drift.note

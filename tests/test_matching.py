@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from reportgen.errors import BaselineError, ConfigError
-from reportgen.matching import default_max_distance, match_segments
+from reportgen.matching import default_max_distance, match_by_customers, match_segments, overlap_shares
 
 OLD = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]])
 
@@ -75,3 +75,28 @@ def test_default_max_distance() -> None:
 def test_invalid_inputs(old: np.ndarray, new: np.ndarray, cap: float, error: type[Exception]) -> None:
     with pytest.raises(error):
         match_segments(old, new, cap)
+
+
+def test_customers_who_stayed_keep_a_segment_whose_centre_moved() -> None:
+    old = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    new = np.array([[0.0, 0.0], [16.0, 0.0], [30.0, 30.0]])  # segment 1 moved beyond the distance cap
+    old_ids = np.array([str(i) for i in range(300)])
+    old_labels = np.repeat([0, 1, 2], 100)
+    new_labels = np.r_[np.zeros(100), np.ones(80), np.full(20, 2), np.full(100, 2)].astype(int)
+    shares = overlap_shares(old_ids, old_labels, old_ids, new_labels, 3, 3)
+    assert shares[1, 1] == pytest.approx(0.8) and shares[2, 2] == 1.0
+    match = match_by_customers(old, new, 3.0, shares, {0: "A", 1: "B", 2: "C"})
+    assert match.old_of == {0: 0, 1: 1, 2: 2} and match.new == () and match.retired == ()
+    reasons = dict(match.reasons)
+    assert "holds 80% of the customers of 'B'" in reasons[1] and "centroid distance 6.00" in reasons[1]
+    # Without the customers, the moved segment would have been retired and replaced.
+    assert match_segments(old, new, 3.0).retired == (1, 2)
+
+
+def test_segment_with_other_customers_and_a_far_centre_is_new() -> None:
+    shares = np.array([[1.0, 0.0], [0.0, 0.3], [0.0, 0.7]])
+    old = np.array([[0.0, 0.0], [10.0, 0.0]])
+    new = np.array([[0.0, 0.0], [50.0, 50.0], [10.5, 0.0]])
+    match = match_by_customers(old, new, 3.0, shares)
+    assert match.old_of == {0: 0, 2: 1} and match.new == (1,)
+    assert dict(match.reasons)[1].startswith("new: ")

@@ -74,8 +74,9 @@ def test_marketing_campaign_example_config(datasets_dir: Path) -> None:
     assert actions[("Marital_Status", "merged categories")] == 580 + 3 + 2 + 2
     assert dict(quality.derived)["Age"] == "2014 - Year_Birth"
     assert dict(result.roles)["monetary"] == "TotalSpend"
+    # Merges shape what the model sees; the report's composition shows the levels as the data has them.
     marital = {c.level for s in result.segments for c in s.categories if c.column == "Marital_Status"}
-    assert not marital & {"Together", "YOLO", "Absurd", "Alone"}
+    assert marital >= {"Together", "Married", "Single"}
 
 
 def test_marketing_campaign_zero_config(datasets_dir: Path) -> None:

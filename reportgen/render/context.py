@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from reportgen.changes import DriftThresholds
 from reportgen.config import Config, effective_config
+from reportgen.definitions import FIGURES
 from reportgen.logo import read_logo
 from reportgen.render import CHART_SCHEME, RenderContext
 from reportgen.render.templating import render_template
@@ -160,6 +161,7 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "compare": _compare_view(result),
         "rfm_cells": {(seg, group): count for seg, group, count in result.rfm.crosstab} if result.rfm else {},
         "interactive": None,  # the HTML renderer's scripts, report data and explorer; None in the PDF
+        "definitions": FIGURES,
     }
 
 

@@ -18,5 +18,8 @@ def dumps(data: object) -> str:
 def render_json(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext, out_dir: Path) -> list[Path]:
     """Write ``summary.json``."""
     path = out_dir / "summary.json"
-    path.write_text(dumps(to_dict(result)), encoding="utf-8")
+    data = to_dict(result)
+    if data["report"].get("logo"):  # the reports embed the logo; the summary names it without this machine's folders
+        data["report"]["logo"] = Path(data["report"]["logo"]).name
+    path.write_text(dumps(data), encoding="utf-8")
     return [path]
