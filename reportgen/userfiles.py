@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from reportgen.config import Config
-from reportgen.errors import ConfigError, RenderError, ReportgenError
+from reportgen.errors import ConfigError, RenderError, ReportgenError, is_link_loop
 
 MAX_TEMPLATE_FILES = 500
 

@@ -353,5 +353,5 @@ def test_validate_tries_template_files_and_leaves_other_files_alone(small_data: 
     assert result.exit_code == 0 and "templates: 1 file compiled in the sandbox" in result.output, result.output
     (folder / "interactive.js").write_text("location = 'http://evil/'")
     result = CliRunner().invoke(main, ["validate", str(small_data), "-c", str(tmp_path / "c.toml")])
-    assert result.output == (f"Error: Config value 'output.template_dir': template folder {folder}: 'interactive.js' is "
-                             "not a template (only .html, .htm, .css, .svg, .xml files)\n")
+    assert result.output == (f"Error: Config value 'output.template_dir': template folder {folder}: 'interactive.js' "
+                             "is not a template (only .html, .htm, .css, .svg, .xml files)\n")
