@@ -60,6 +60,9 @@ class ColumnInfo:
     unique: int
     role: str | None = None
     reason: str | None = None  # why it was ignored
+    label: str = ""  # business label (features.labels, else derived from the name)
+    unit: str = ""  # unit kind: currency, days, months, years, count, share, percent, points, number
+    note: str = ""  # what was inferred about it and why (role, flag, coded category, sentinel)
 
 
 @dataclass(frozen=True)
