@@ -187,6 +187,10 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
                                                                                       "missing": {}}), log)
     frame = clip_outliers(frame, numeric, config.cleaning, log)
     ignored = dict(schema.ignored)
+    if config.features.numeric is None:
+        ignored.update(_flag_parts(frame, derived, numeric))
+        rare = _rare_flags(frame, [c for c in numeric if c not in ignored], config.segmentation.min_segment_share)
+        ignored.update(rare)
     for column in [*numeric, *schema.categorical]:
         values = frame[column].dropna()
         if values.empty:
@@ -237,6 +241,32 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     return PreparedData(features.reset_index(drop=True), ids, schema.id_column or "row", tuple(numeric),
                         tuple(categorical), roles, quality, reference.date().isoformat() if reference else None,
                         labels, units)
+
+
+def _flag_parts(frame: pd.DataFrame, derived: dict[str, str], numeric: list[str]) -> dict[str, str]:
+    """0/1 flags that a derived total counts (``AcceptedCmp1 + … + Response``): the total speaks for them, and
+    each flag kept beside it would pull a handful of customers into a segment of their own."""
+    found = {}
+    for name, text in derived.items():
+        with contextlib.suppress(expressions.ExpressionError):
+            parts = [p for p in expressions.parse(text).names if p in numeric]
+            flagged = flags(frame, parts)
+            if len(parts) >= 2 and set(parts) == flagged:
+                found |= {p: f"0/1 flag counted in the derived total {name}, which is used instead" for p in parts}
+    return found
+
+
+def _rare_flags(frame: pd.DataFrame, numeric: list[str], min_share: float) -> dict[str, str]:
+    """0/1 flags set for fewer customers than the smallest segment allowed: segmenting on them would only cut
+    those few customers out into a segment of their own."""
+    found = {}
+    for column in flags(frame, numeric):
+        share = float(frame[column].mean())
+        rare = min(share, 1 - share)
+        if rare < min_share:
+            found[column] = (f"rare 0/1 flag ({rare:.1%} of customers), below the smallest segment allowed "
+                             f"({min_share:.0%}): it would only cut those customers out")
+    return found
 
 
 def _max(values: pd.Series) -> float | None:

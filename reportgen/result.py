@@ -110,6 +110,7 @@ class KCandidate:
     davies_bouldin: float
     min_share: float
     allowed: bool
+    stability: float = float("nan")  # split-half agreement of the labels (adjusted Rand index)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class KSelection:
     pca_components: int | None
     pca_variance: float | None
     log_features: tuple[str, ...] = ()
+    plain_reason: str = ""  # why this number of segments, in words for the manager's pages
 
 
 @dataclass(frozen=True)
