@@ -149,7 +149,7 @@ def unit_kind(feature: str, role: str | None, flag: bool = False, max_value: flo
             return "years"
         # A bare 'tenure' of at most 120 is months in practice (telecom, banking); longer spans are days.
         return "months" if role == "tenure" and max_value is not None and max_value <= 120 else "days"
-    if role == "age":
+    if role in ("age", "experience"):
         return "years"
     if role in _COUNT_ROLES:
         return "count"

@@ -20,7 +20,7 @@ from reportgen.errors import ConfigError
 ROLE_NAMES = (
     "monetary", "frequency", "recency", "income", "age", "tenure", "web_purchases", "store_purchases",
     "catalog_purchases", "deal_purchases", "web_visits", "campaign_responses", "children", "complaints",
-    "credit_limit", "balance", "utilization", "contacts", "products",
+    "credit_limit", "balance", "utilization", "contacts", "products", "experience",
 )
 
 
@@ -94,6 +94,7 @@ class RolesConfig(_Section):
     utilization: str | None = Field(None, description="Column of credit utilisation (balance / limit).")
     contacts: str | None = Field(None, description="Column of contacts with the company (calls, tickets).")
     products: str | None = Field(None, description="Column of products held.")
+    experience: str | None = Field(None, description="Column of years of work experience (career stage).")
 
 
 class FeaturesConfig(_Section):

@@ -45,6 +45,7 @@ class PreparedData:
     reference_date: str | None
     labels: dict[str, str] = dataclasses.field(default_factory=dict)  # feature -> business label
     units: dict[str, str] = dataclasses.field(default_factory=dict)  # feature -> unit kind (colnames.UNIT_KINDS)
+    value: np.ndarray | None = None  # each customer's value measure (monetary role) before outlier capping
 
 
 def _reference_date(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], configured: str | None) -> pd.Timestamp:
@@ -185,6 +186,7 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     numeric = [c for c in numeric if c not in config.features.exclude]
     frame = clean_values(frame, list(derived), [], config.cleaning.model_copy(update={"ranges": {}, "merge": {},
                                                                                       "missing": {}}), log)
+    unclipped = frame  # the value at stake is summed over observed values, not the capped ones the model sees
     frame = clip_outliers(frame, numeric, config.cleaning, log)
     ignored = dict(schema.ignored)
     if config.features.numeric is None:
@@ -240,7 +242,8 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
         derived=tuple(derived.items()), actions=tuple(log.actions))
     return PreparedData(features.reset_index(drop=True), ids, schema.id_column or "row", tuple(numeric),
                         tuple(categorical), roles, quality, reference.date().isoformat() if reference else None,
-                        labels, units)
+                        labels, units, unclipped[roles["monetary"]].to_numpy(dtype="float64", na_value=np.nan)
+                        if "monetary" in roles else None)
 
 
 def _flag_parts(frame: pd.DataFrame, derived: dict[str, str], numeric: list[str]) -> dict[str, str]:

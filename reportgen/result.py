@@ -190,6 +190,11 @@ class Recommendation:
     audience: int
     evidence: tuple[Evidence, ...]
     fallback: bool = False
+    value_at_stake: float | None = None  # targeted customers' current value (monetary role), in its unit
+    value_share_at_stake: float | None = None  # that value as a share of every customer's
+    target: str = "the whole segment"  # who in the segment is targeted
+    audience_file: str = ""  # CSV of the targeted customer ids (written with the csv format)
+    lead: bool = False  # the segment's first action
 
 
 @dataclass(frozen=True)
@@ -208,6 +213,7 @@ class Segment:
     categories: tuple[CategoryShare, ...]
     traits: tuple[Trait, ...]
     recommendations: tuple[Recommendation, ...]
+    portrait: str = ""  # one sentence from the strongest traits
 
 
 @dataclass(frozen=True)
@@ -312,6 +318,14 @@ class AnalysisResult:
     transactions: LogSummary | None = None
     rfm: RfmSummary | None = None
     comparison: Comparison | None = None
+    labels: tuple[tuple[str, str], ...] = ()  # (feature, business label)
+    units: tuple[tuple[str, str], ...] = ()  # (feature, unit kind)
+    value_unit: str = ""  # unit kind of the value measure (currency, points …)
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        """Business label of every feature (its name where none is known)."""
+        return dict(self.labels)
 
     @property
     def role_map(self) -> dict[str, str]:
@@ -341,6 +355,7 @@ class CustomerTable:
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     features: dict[str, np.ndarray] = field(default_factory=dict)
     total: int | None = None  # set on a sample of the table: how many customers the full table has
+    audiences: dict[str, np.ndarray] = field(default_factory=dict)  # audience file name -> customer rows
 
     def take(self, rows: np.ndarray) -> CustomerTable:
         """The given rows only, without the extra ``columns``, remembering the full table's size."""

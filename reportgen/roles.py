@@ -36,8 +36,10 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
      "time as a customer"),
     ("income", r"income|salary|earning|wages?($|_)|(^|_)revenue_?household", "income"),
     ("age", r"(^|_)age($|_)|age_?years|customer_?age", "age in years"),
-    ("children", r"child|kids?($|_)|kidhome|teenhome|dependents?|dependants?|dependent_count",
-     "children or dependants"),
+    ("children", r"child|kids?($|_)|kidhome|teenhome|dependents?|dependants?|dependent_count"
+     r"|(family|household)_?(size|members)", "children, dependants or household size"),
+    ("experience", r"work_?experience|(^|_)experience($|_)|seniority|years_?employed|employment_?(years|length)",
+     "years of work experience"),
     ("products", r"(^|_)(num|number|count|total|no)_?(of_)?products|products?_?(held|count|owned|number)"
      r"|relationship_?count|product_?count|^products$|num_?of_?products|holdings", "products held"),
     ("balance", r"balance|(^|_)bal($|_)|revolv|outstanding|(^|_)debt", "balance held"),
