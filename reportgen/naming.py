@@ -117,6 +117,9 @@ def z_phrase(zs: Iterable[tuple[str, float]]) -> str:
 
 def plain_phrase(zs: Iterable[tuple[str, float]], metrics: Mapping[str, Any]) -> str:
     """[("z_income", 1.1)] → 'income $82,000 vs $52,000 on average' (σ only when no plain value is known)."""
+    zs = list(zs)
+    if not any(isinstance(metrics.get(f"show_{role_of_metric(n) or n}"), str) for n, _ in zs):
+        return z_phrase(zs)  # metrics without values in their units (a hand-made table, a test)
     parts = []
     for name, z in zs:
         role = role_of_metric(name) or name

@@ -26,6 +26,8 @@ from reportgen.metrics import (
     metric_hints,
     metric_names_valid,
     missing_reason,
+    money,
+    num,
     parse_condition,
     read_tables,
     role_of_metric,
@@ -208,6 +210,22 @@ def load_rulebook(path: Path | None = None, mode: str = "extend") -> Rulebook:
     return Rulebook(tuple(merged.values()))
 
 
+_MONEY_ROLES = ("monetary", "income", "credit_limit", "balance")
+
+
+def _with_shown(metrics: dict[str, float | str], currency: str) -> dict[str, float | str]:
+    """``show_<role>`` / ``show_base_<role>`` from the means where the caller gave only those (money in the
+    currency, recency and tenure in days)."""
+    shown = dict(metrics)
+    for name, value in metrics.items():
+        for prefix, target in (("mean_", "show_"), ("base_mean_", "show_base_")):
+            role = name[len(prefix):]
+            if name.startswith(prefix) and role_of_metric(name) == role and f"{target}{role}" not in shown:
+                text = money(value, currency) if role in _MONEY_ROLES else num(value)
+                shown[f"{target}{role}"] = text + " days" * (role in ("recency", "tenure"))
+    return shown
+
+
 def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics], currency: str = "$",
               target_sizes: dict[tuple[int, str], int] | None = None,
               ) -> tuple[list[Recommendation], list[tuple[str, str]]]:
@@ -223,6 +241,8 @@ def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics], curren
     not_applicable: dict[str, str] = {}
     recommendations: list[Recommendation] = []
     for segment in sorted(segments_metrics, key=lambda s: s.segment_id):
+        segment = SegmentMetrics(segment.segment_id, segment.name, _with_shown(segment.metrics, currency),
+                                 segment.traits)
         fired = []
         for rule in (r for r in rulebook.rules if not r.fallback):
             if missing := rule.requires - segment.metrics.keys():
