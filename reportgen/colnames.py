@@ -119,7 +119,7 @@ def feature_labels(features: list[str], configured: Mapping[str, str], roles: Ma
             for f, label in labels.items()}
 
 
-_MONEY_ROLES = ("monetary", "income", "credit_limit", "balance")
+MONEY_ROLES = ("monetary", "income", "credit_limit", "balance")
 _COUNT_ROLES = ("frequency", "web_purchases", "store_purchases", "catalog_purchases", "deal_purchases",
                 "web_visits", "campaign_responses", "children", "complaints", "contacts", "products")
 
@@ -137,7 +137,7 @@ def unit_kind(feature: str, role: str | None, flag: bool = False, max_value: flo
         return "share"
     if words & {"score", "points", "rating", "index"} or re.fullmatch(r"\d+\s*-\s*\d+", note):
         return "points"
-    if role in _MONEY_ROLES or (role is None and ("$" in note or "€" in note or "£" in note)):
+    if role in MONEY_ROLES or (role is None and ("$" in note or "€" in note or "£" in note)):
         return "currency"
     monthly = words & {"month", "months", "mon", "mth", "mths"}
     if role in ("recency", "tenure"):

@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from reportgen.colnames import MONEY_ROLES
 from reportgen.errors import ConfigError
 from reportgen.expressions import MAX_EXPONENT, Expression, ExpressionError
 from reportgen.metrics import (
@@ -210,9 +211,6 @@ def load_rulebook(path: Path | None = None, mode: str = "extend") -> Rulebook:
     return Rulebook(tuple(merged.values()))
 
 
-_MONEY_ROLES = ("monetary", "income", "credit_limit", "balance")
-
-
 def _with_shown(metrics: dict[str, float | str], currency: str) -> dict[str, float | str]:
     """``show_<role>`` / ``show_base_<role>`` from the means where the caller gave only those (money in the
     currency, recency and tenure in days)."""
@@ -221,7 +219,7 @@ def _with_shown(metrics: dict[str, float | str], currency: str) -> dict[str, flo
         for prefix, target in (("mean_", "show_"), ("base_mean_", "show_base_")):
             role = name[len(prefix):]
             if name.startswith(prefix) and role_of_metric(name) == role and f"{target}{role}" not in shown:
-                text = money(value, currency) if role in _MONEY_ROLES else num(value)
+                text = money(value, currency) if role in MONEY_ROLES else num(value)
                 shown[f"{target}{role}"] = text + " days" * (role in ("recency", "tenure"))
     return shown
 
