@@ -49,7 +49,8 @@ def _segment_color(result: AnalysisResult, field: str = "segment") -> alt.Color:
 def _sizes(result: AnalysisResult) -> alt.TopLevelMixin:
     rows = [{"segment": s.name, "measure": "Share of customers", "share": s.share} for s in result.segments]
     if result.value_column:
-        rows += [{"segment": s.name, "measure": f"Share of value ({result.value_column})", "share": s.value_share or 0}
+        value = result.label_map.get(result.value_column, result.value_column)
+        rows += [{"segment": s.name, "measure": f"Share of value ({value})", "share": s.value_share or 0}
                  for s in result.segments]
     base = alt.Chart().encode(
         y=alt.Y("segment:N", sort=[s.name for s in result.segments], title=None),
@@ -64,9 +65,10 @@ def _sizes(result: AnalysisResult) -> alt.TopLevelMixin:
 
 
 def _heatmap(result: AnalysisResult) -> alt.TopLevelMixin:
-    features = [st.feature for st in result.segments[0].stats] if result.segments else []
+    names = result.label_map
+    features = [names.get(st.feature, st.feature) for st in result.segments[0].stats] if result.segments else []
     # Text colour is precomputed per cell: a conditional encoding costs Altair a schema validation per chart.
-    rows = [{"segment": s.name, "feature": st.feature, "z": st.z, "label": _signed(st.z),
+    rows = [{"segment": s.name, "feature": names.get(st.feature, st.feature), "z": st.z, "label": _signed(st.z),
              "ink": "white" if abs(st.z) > 1.2 else INK, "mean": num(st.mean), "base": num(st.base_mean)}
             for s in result.segments for st in s.stats]
     step = max(34, min(64, 520 // max(len(features), 1)))
@@ -138,33 +140,41 @@ def _silhouette_segments(result: AnalysisResult) -> alt.TopLevelMixin:
             ).properties(width=WIDTH - 200, height=24 * len(result.segments))
 
 
-def _traits(segment: Segment) -> alt.TopLevelMixin:
+def _ratio_label(mean: float, base: float) -> str:
+    """'2.4× avg' where a ratio reads well, else the plain comparison of the two values."""
+    return f"{mean / base:.1f}× avg" if base > 0 and mean >= 0 else f"{num(mean)} vs {num(base)}"
+
+
+def _traits(segment: Segment, names: dict[str, str] | None = None) -> alt.TopLevelMixin:
+    names = names or {}
     top = sorted(segment.stats, key=lambda st: -abs(st.z))[:MAX_TRAITS]
-    rows = [{"feature": st.feature, "z": st.z, "label": _signed(st.z) + "σ", "mean": num(st.mean),
-             "base": num(st.base_mean)} for st in top]
+    rows = [{"feature": names.get(st.feature, st.feature), "z": st.z, "label": _ratio_label(st.mean, st.base_mean),
+             "mean": num(st.mean), "base": num(st.base_mean)} for st in top]
     label = alt.Text("label:N")
     bound = max(2.0, *(abs(r["z"]) + 0.6 for r in rows)) if rows else 2.0
     base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("feature:N", sort=alt.EncodingSortField("z", order="descending"), title=None),
-        x=alt.X("z:Q", title="distance from the base mean (σ)", scale=alt.Scale(domain=[-bound, bound])))
+        x=alt.X("z:Q", title="below average ← → above average", axis=alt.Axis(labels=False),
+                scale=alt.Scale(domain=[-bound, bound])))
     return alt.layer(
         base.mark_bar(height={"band": 0.7}).encode(
             color=alt.Color("z:Q", scale=Z_SCALE, legend=None),
-            tooltip=["feature:N", alt.Tooltip("z:Q", title="z (σ)", format="+.2f"),
-                     alt.Tooltip("mean:N", title="segment mean"), alt.Tooltip("base:N", title="base mean")]),
+            tooltip=["feature:N", alt.Tooltip("mean:N", title="segment mean"),
+                     alt.Tooltip("base:N", title="average")]),
         base.mark_rule(color="#6b7680").encode(x=alt.XDatum(0)),
         base.transform_filter("datum.z >= 0").mark_text(align="left", dx=3, color=INK).encode(text=label),
         base.transform_filter("datum.z < 0").mark_text(align="right", dx=-3, color=INK).encode(text=label),
     ).properties(width=WIDTH - 160, height=22 * len(rows))
 
 
-def _categories(segment: Segment) -> alt.TopLevelMixin:
+def _categories(segment: Segment, names: dict[str, str] | None = None) -> alt.TopLevelMixin:
+    names = names or {}
     # Too many levels make an unreadable chart: keep those that differ most from the base.
     levels = sorted(segment.categories, key=lambda c: -abs(c.share - c.base_share))[:MAX_LEVELS]
     levels = sorted(levels, key=lambda c: (c.column, -c.share))
     rows = []
     for c in levels:
-        label = f"{c.column}: {c.level}"
+        label = f"{names.get(c.column, c.column)}: {c.level}"
         rows += [{"level": label, "series": segment.name, "share": c.share},
                  {"level": label, "series": "All customers", "share": c.base_share}]
     series = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom"),
@@ -201,7 +211,9 @@ def _chart_set(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], di
         "silhouette_segments": _silhouette_segments(result),
     }
     notes = {
-        "sizes": "Share of customers" + (f" and of total {result.value_column}" if result.value_column else "")
+        "sizes": "Share of customers" + (" and of value ("
+                                         + result.label_map.get(result.value_column, result.value_column).lower()
+                                         + ")" if result.value_column else "")
                  + " held by each segment.",
         "heatmap": "Segment mean against the base mean, in base standard deviations (σ); colours clipped at ±2σ.",
         "map": (f"{shown:,} of {total:,} customers shown (random sample). " if shown < total else "")
@@ -219,10 +231,10 @@ def _chart_set(result: AnalysisResult) -> tuple[dict[str, alt.TopLevelMixin], di
     notes |= extra_notes | compare_notes
     for s in result.segments:
         if s.stats:
-            charts[f"traits_{s.id}"] = _traits(s)
+            charts[f"traits_{s.id}"] = _traits(s, result.label_map)
             notes[f"traits_{s.id}"] = "Features furthest from the base mean; blue is above average, red below."
         if s.categories:
-            charts[f"categories_{s.id}"] = _categories(s)
+            charts[f"categories_{s.id}"] = _categories(s, result.label_map)
             notes[f"categories_{s.id}"] = f"Share of each category level in {s.name} against all customers."
     return charts | k_charts, notes
 

@@ -20,6 +20,7 @@ from reportgen.errors import ConfigError
 ROLE_NAMES = (
     "monetary", "frequency", "recency", "income", "age", "tenure", "web_purchases", "store_purchases",
     "catalog_purchases", "deal_purchases", "web_visits", "campaign_responses", "children", "complaints",
+    "credit_limit", "balance", "utilization", "contacts", "products", "experience",
 )
 
 
@@ -96,6 +97,12 @@ class RolesConfig(_Section):
     campaign_responses: str | None = Field(None, description="Column of accepted campaigns / responses.")
     children: str | None = Field(None, description="Column of children in the household.")
     complaints: str | None = Field(None, description="Column of complaints.")
+    credit_limit: str | None = Field(None, description="Column of credit limit.")
+    balance: str | None = Field(None, description="Column of balance held (e.g. revolving balance).")
+    utilization: str | None = Field(None, description="Column of credit utilisation (balance / limit).")
+    contacts: str | None = Field(None, description="Column of contacts with the company (calls, tickets).")
+    products: str | None = Field(None, description="Column of products held.")
+    experience: str | None = Field(None, description="Column of years of work experience (career stage).")
 
 
 class FeaturesConfig(_Section):
@@ -106,6 +113,9 @@ class FeaturesConfig(_Section):
         default_factory=dict, description="New features as arithmetic over columns, e.g. {Age = '2014 - Year_Birth'}.")
     roles: RolesConfig = Field(default_factory=RolesConfig, description="Which column plays each business role.")
     max_categories: int = Field(20, ge=2, description="Text columns with at most this many levels are categorical.")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Business label per feature, e.g. {MntWines = 'Wine spend'}; derived "
+        "from the column name when unset.")
 
 
 class RangeConfig(_Section):
@@ -126,6 +136,9 @@ class CleaningConfig(_Section):
         "iqr", description="Outlier policy for numeric features: clip beyond IQR fences or quantiles, or none.")
     iqr_factor: float = Field(3.0, gt=0, description="IQR fences at Q1 - f*IQR and Q3 + f*IQR.")
     quantiles: tuple[float, float] = Field((0.01, 0.99), description="Lower and upper clipping quantiles.")
+    sentinels: dict[str, list[float]] | None = Field(
+        None, description="Codes per column that stand for 'none' (e.g. {pdays = [999]}), made missing for the model; "
+        "detected (-1, 999, 9999 … set apart from the other values) when unset, none with {}.")
     outlier_columns: list[str] | None = Field(
         None, description="Columns outlier clipping applies to; all numeric if unset.")
     ranges: dict[str, RangeConfig] = Field(
@@ -143,8 +156,8 @@ class CleaningConfig(_Section):
 
 class SegmentationConfig(_Section):
     k: Literal["auto"] | int = Field("auto", description="Number of segments, or 'auto' to choose it.")
-    k_min: int = Field(2, ge=2, description="Smallest K tried when k = 'auto'.")
-    k_max: int = Field(10, ge=2, le=30, description="Largest K tried when k = 'auto'.")
+    k_min: int = Field(3, ge=2, description="Smallest K tried when k = 'auto'.")
+    k_max: int = Field(8, ge=2, le=30, description="Largest K tried when k = 'auto'.")
     scaling: Literal["standard", "robust"] = Field("standard", description="Scaling of numeric features.")
     log_features: list[str] | None = Field(
         None, description="Features put on a signed log scale before scaling (heavy-tailed spend, counts); "

@@ -28,12 +28,13 @@ def highlights(segments: tuple[Segment, ...], quality: DataQuality, selection: K
         low = min(valued, key=lambda s: (s.value_share / s.share, s.id))
         lines.append(f"{top.name} are {_pct(top.share)} of customers but bring {_pct(top.value_share)} of value; "
                      f"{low.name} are {_pct(low.share)} of customers and bring {_pct(low.value_share)}.")
-    urgent = sorted((r for r in recommendations if not r.fallback), key=lambda r: (r.priority, -r.audience,
-                                                                                   r.segment_id))
-    if urgent:
-        first = urgent[0]
-        lines.append(f"Top priority: {first.title.rstrip('.')} — {first.audience:,} customers in "
-                     f"{first.segment_name}.")
+    specific = [r for r in recommendations if not r.fallback]  # ranked by value at stake, then priority
+    if specific:
+        first = specific[0]
+        stake = (f", who bring {first.value_share_at_stake:.0%} of all value"
+                 if first.value_share_at_stake is not None else "")
+        lines.append(f"Biggest opportunity: {first.title.rstrip('.')} — {first.audience:,} customers in "
+                     f"{first.segment_name}{stake}.")
     excluded = sum(c.count for c in quality.exclusions)
     changed = sum(a.count for a in quality.actions)
     caveat = f"{excluded:,} of {quality.rows_read:,} rows were excluded" if excluded else "No rows were excluded"
@@ -42,9 +43,8 @@ def highlights(segments: tuple[Segment, ...], quality: DataQuality, selection: K
         caveat = f"{raw - used:,} of {raw:,} log lines were excluded (cancellations are netted, not dropped)"
     lines.append(f"{caveat} and cleaning changed {changed:,} values; see the appendix for each step.")
     weak = [s for s in segments if s.silhouette == s.silhouette and s.silhouette < 0.1]
-    if selection.mode == "auto":
-        best = max(c.silhouette for c in selection.candidates if c.k == selection.chosen_k)
-        text = f"{selection.chosen_k} segments were chosen automatically (silhouette {best:.2f})"
+    if selection.mode == "auto" and selection.plain_reason:
+        text = selection.plain_reason.rstrip(".")
         if weak:
             text += f"; {', '.join(s.name for s in weak[:2])} overlap with neighbouring segments"
         lines.append(text + ".")

@@ -12,8 +12,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from reportgen.config import Config, DataConfig, FeaturesConfig, TransactionsConfig
-from reportgen.errors import ConfigError
-from reportgen.load import read_table
+from reportgen.errors import ConfigError, DataError
+from reportgen.features import PreparedData, prepare
+from reportgen.load import LoadedTable, read_table
 from reportgen.logcolumns import LogColumns
 from reportgen.roles import infer_roles, suggest_totals
 from reportgen.schema import infer_schema
@@ -129,15 +130,41 @@ def _table_text(name: str, where: dict[str, Any], table: Any) -> str:
         "features": {"numeric": [*numeric, *derived], "categorical": list(schema.categorical),
                      "exclude": [c for c, _ in schema.ignored], "derived": derived, "roles": roles},
     }
+    ignored = list(schema.ignored)
+    understood = _understood(table)
+    if understood is not None:
+        prepared, notes = understood
+        ignored = [(c.name, c.reason or "") for c in prepared.quality.columns if c.kind == "ignored"]
+        values["features"].update({
+            "numeric": list(prepared.numeric), "categorical": list(prepared.categorical),
+            "exclude": [c for c, _ in ignored], "roles": prepared.roles, "labels": prepared.labels})
+        if prepared.quality.id_column:
+            values["data"]["id_column"] = prepared.quality.id_column
+    else:
+        notes = []
     header = [f"# reportgen config for {name} ({table.rows_read:,} rows), written by `reportgen init`.",
-              "# Values were inferred from the data; commented keys show their defaults.",
-              *(f"# ignored: {c}: {reason}" for c, reason in schema.ignored), ""]
+              "# Values were inferred from the data; commented keys show their defaults. Edit the roles and",
+              "# labels below to override what was inferred.",
+              *(f"# ignored: {c}: {reason}" for c, reason in ignored),
+              *(f"# inferred: {line}" for line in notes), ""]
     body: list[str] = []
     for name, info in Config.model_fields.items():
         if name == "base_dir":
             continue
         body += [*_section(name, info.annotation, values.get(name, {})), ""]
     return "\n".join(header + body)
+
+
+def _understood(table: LoadedTable) -> tuple[PreparedData, list[str]] | None:
+    """The run's own reading of the table (roles with their reasons, labels, units, coded categories, flags,
+    sentinels, leaks and near-duplicates), or None when the table cannot be prepared as it is."""
+    try:
+        prepared = prepare(table, Config(data=DataConfig(path=str(table.path))))
+    except (ConfigError, DataError):
+        return None
+    notes = [f"{c.name}: {c.note}" for c in prepared.quality.columns if c.note]
+    notes += [f"{feature}: unit {unit}" for feature, unit in prepared.units.items() if unit != "number"]
+    return prepared, notes
 
 
 def write_initial_config(input_file: Path | None, output: Path, force: bool = False,

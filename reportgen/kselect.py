@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
 from threadpoolctl import ThreadpoolController
 
 from reportgen.config import SegmentationConfig
@@ -30,7 +30,11 @@ from reportgen.segment import kmeans
 from reportgen.silhouette import silhouette_mean, silhouette_values
 
 CRITERIA = {"silhouette": "silhouette", "calinski_harabasz": "Calinski–Harabasz",
-            "davies_bouldin": "Davies–Bouldin", "elbow": "the elbow (knee of inertia)"}
+            "davies_bouldin": "Davies–Bouldin", "elbow": "the elbow (knee of inertia)",
+            "stability": "stability (split-half agreement)"}
+STABLE = 0.8  # split-half agreement (ARI) from which a K's segments count as reproducible
+_STABILITY_ROWS = 2000
+_NUMBERS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 def sample_rows(n_rows: int, size: int, seed: int) -> np.ndarray:
@@ -76,6 +80,27 @@ def _fit_all(matrix: np.ndarray, ks: list[int], cfg: SegmentationConfig) -> list
             return list(pool.map(lambda k: _fit(matrix, k, cfg), ks))
 
 
+def split_half_stability(matrix: np.ndarray, k: int, cfg: SegmentationConfig) -> float:
+    """Agreement (adjusted Rand index) of the labels two K-Means fits on disjoint halves give every customer.
+
+    Near 1 the segments come out the same whoever is sampled; low values mean the split is arbitrary.
+    """
+    rows = sample_rows(len(matrix), _STABILITY_ROWS, cfg.seed)
+    data = matrix[rows]
+    order = np.random.default_rng(cfg.seed + 1).permutation(len(data))
+    halves = order[: len(data) // 2], order[len(data) // 2:]
+    if min(len(h) for h in halves) <= k:
+        return float("nan")
+    labels = []
+    # Called from the main thread once the pool is done, so this warning filter races with no other thread.
+    with _threadpools().limit(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for half in halves:
+            model = KMeans(n_clusters=k, init="k-means++", n_init=3, random_state=cfg.seed).fit(data[half])
+            labels.append(model.predict(data))
+    return float(adjusted_rand_score(labels[0], labels[1]))
+
+
 def _candidate(matrix: np.ndarray, model: KMeans, silhouette: float, cfg: SegmentationConfig) -> KCandidate:
     labels, k = model.labels_, model.n_clusters
     shares = np.bincount(labels, minlength=k) / len(labels)
@@ -84,7 +109,8 @@ def _candidate(matrix: np.ndarray, model: KMeans, silhouette: float, cfg: Segmen
         k=k, inertia=float(model.inertia_), silhouette=silhouette,
         calinski_harabasz=float(calinski_harabasz_score(matrix, labels)) if scorable else float("nan"),
         davies_bouldin=float(davies_bouldin_score(matrix, labels)) if scorable else float("nan"),
-        min_share=float(shares.min()), allowed=bool(shares.min() >= cfg.min_segment_share and shares.min() > 0))
+        min_share=float(shares.min()), allowed=bool(shares.min() >= cfg.min_segment_share and shares.min() > 0),
+        stability=split_half_stability(matrix, k, cfg) if cfg.k == "auto" else float("nan"))
 
 
 def _silhouettes(matrix: np.ndarray, models: list[KMeans], rows: np.ndarray) -> list[float]:
@@ -104,6 +130,10 @@ def _decide(candidates: list[KCandidate], knee: int | None) -> tuple[int, dict[s
     }
     if knee is not None and any(c.k == knee for c in pool):
         votes["elbow"] = knee
+    stable = [c for c in pool if np.isfinite(c.stability) and c.stability >= STABLE]
+    if stable:  # the finest grain whose segments come out the same on either half of the customers
+        votes["stability"] = max(c.k for c in stable)
+        pool = stable
     by_k = {c.k: c for c in pool}
     tally = {k: sum(v == k for v in votes.values()) for k in by_k}
     chosen = max(by_k, key=lambda k: (tally[k], np.nan_to_num(by_k[k].silhouette, nan=-1.0), -k))
@@ -123,6 +153,37 @@ def _reason(chosen: int, votes: dict[str, int], candidates: list[KCandidate], cf
         text += (f". K = {', '.join(map(str, barred))} ruled out: a segment below "
                  f"{cfg.min_segment_share:.0%} of customers")
     return text + "."
+
+
+def _spelled(k: int) -> str:
+    return _NUMBERS[k] if k < len(_NUMBERS) else str(k)
+
+
+def plain_reason(chosen: int, votes: dict[str, int], candidates: list[KCandidate], mode: str,
+                 smallest: int = 2) -> str:
+    """Why this number of segments, in words a manager reads (no statistics' names)."""
+    count = _spelled(chosen).capitalize()
+    if mode != "auto":
+        return f"{count} segments, as set by the analyst."
+    parts = []
+    chosen_candidate = next((c for c in candidates if c.k == chosen), None)
+    if chosen_candidate is not None and np.isfinite(chosen_candidate.stability):
+        if chosen_candidate.stability >= STABLE:
+            parts.append("the groups come out the same when the analysis is repeated on different halves of the "
+                         "customers")
+        else:
+            parts.append("no grouping stayed fully the same across halves of the customers, so the boundaries "
+                         "between these segments are soft")
+    agree = sum(1 for c, k in votes.items() if k == chosen and c != "stability")
+    if agree >= 2:
+        parts.append("the segments are the most clearly separated among the options tried")
+    elif agree == 1:
+        parts.append("it balances clear separation with enough detail to act on")
+    text = f"{count} segments"
+    if chosen < smallest:
+        parts.insert(0, "the data does not hold more groups of a useful size (a larger number left a segment "
+                        "empty or too small)")
+    return text + (": " + "; ".join(parts) if parts else "") + "."
 
 
 def select_k(matrix: np.ndarray, cfg: SegmentationConfig, n_customers: int,
@@ -156,6 +217,12 @@ def select_k(matrix: np.ndarray, cfg: SegmentationConfig, n_customers: int,
     fitted = _fit_all(searched, ks, cfg)
     silhouettes = _silhouettes(searched, fitted, rows)
     candidates = [_candidate(searched, model, sil, cfg) for model, sil in zip(fitted, silhouettes, strict=True)]
+    fewer = [k for k in range(2, min(ks)) if k < distinct_points + 1] if cfg.k == "auto" else []
+    if fewer and not any(c.allowed for c in candidates):  # the data clearly holds fewer groups than the range
+        extra = _fit_all(searched, fewer, cfg)
+        candidates = [*(_candidate(searched, m, sil, cfg) for m, sil in
+                        zip(extra, _silhouettes(searched, extra, rows), strict=True)), *candidates]
+        fitted, ks = [*extra, *fitted], [*fewer, *ks]
     models = dict(zip(ks, fitted, strict=True))
     knee = _knee(ks, [c.inertia for c in candidates])
     if cfg.k != "auto":
@@ -166,8 +233,9 @@ def select_k(matrix: np.ndarray, cfg: SegmentationConfig, n_customers: int,
     else:
         chosen, votes = _decide(candidates, knee)
         reason = _reason(chosen, votes, candidates, cfg)
+    plain = plain_reason(chosen, votes, candidates, "auto" if cfg.k == "auto" else "fixed", cfg.k_min)
     selection = KSelection(
         mode="auto" if cfg.k == "auto" else "fixed", chosen_k=chosen, knee_k=knee, votes=tuple(votes.items()),
         reason=reason, candidates=tuple(candidates), sample_size=len(rows), search_size=len(search),
-        scaling=cfg.scaling, pca_components=pca_components, pca_variance=pca_variance)
+        scaling=cfg.scaling, pca_components=pca_components, pca_variance=pca_variance, plain_reason=plain)
     return selection, models

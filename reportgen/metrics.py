@@ -18,8 +18,8 @@ from typing import Any
 from reportgen.config import ROLE_NAMES
 from reportgen.expressions import Expression, ExpressionError, parse
 
-GENERAL_METRICS = ("size", "share", "value_share", "silhouette", "k")
-ROLE_PREFIXES = ("z_", "mean_", "median_", "base_mean_", "ratio_")
+GENERAL_METRICS = ("size", "share", "value_share", "silhouette", "k", "max_abs_z")
+ROLE_PREFIXES = ("z_", "mean_", "median_", "base_mean_", "ratio_", "show_", "show_base_")
 RFM_METRICS = ("r_score", "f_score", "m_score", "rfm_top_group", "rfm_share_champions", "rfm_share_at_risk")
 KNOWN_METRICS = GENERAL_METRICS + tuple(p + r for p in ROLE_PREFIXES for r in ROLE_NAMES) + RFM_METRICS
 

@@ -31,7 +31,9 @@ ROLE_LABELS = {
     "income": "income", "age": "age", "tenure": "tenure", "web_purchases": "web purchases",
     "store_purchases": "store purchases", "catalog_purchases": "catalogue purchases",
     "deal_purchases": "deal purchases", "web_visits": "web visits", "campaign_responses": "campaign responses",
-    "children": "children", "complaints": "complaints",
+    "children": "children", "complaints": "complaints", "credit_limit": "credit limit", "balance": "balance",
+    "utilization": "credit utilisation", "contacts": "contacts", "products": "products held",
+    "experience": "work experience",
 }
 _KEYS = ("label", "when", "all_z_within", "score")
 CONFIG_REASON = "Segment named in the config (segmentation.names)."
@@ -113,16 +115,33 @@ def z_phrase(zs: Iterable[tuple[str, float]]) -> str:
     return text + (" above" if items[0][1] >= 0 else " below") * same + " the base"
 
 
+def plain_phrase(zs: Iterable[tuple[str, float]], metrics: Mapping[str, Any]) -> str:
+    """[("z_income", 1.1)] → 'income $82,000 vs $52,000 on average' (σ only when no plain value is known)."""
+    zs = list(zs)
+    if not any(isinstance(metrics.get(f"show_{role_of_metric(n) or n}"), str) for n, _ in zs):
+        return z_phrase(zs)  # metrics without values in their units (a hand-made table, a test)
+    parts = []
+    for name, z in zs:
+        role = role_of_metric(name) or name
+        shown, base = metrics.get(f"show_{role}"), metrics.get(f"show_base_{role}")
+        label = metrics.get(f"label_{role}") or ROLE_LABELS.get(role, role)
+        parts.append(f"{label} {shown} vs {base} on average" if isinstance(shown, str) and isinstance(base, str)
+                     else z_phrase([(name, z)]))
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def _match(entry: NameRule, segment: SegmentMetrics) -> tuple[float, str] | None:
     """The score and reason of ``entry`` for ``segment``, or None when it does not match or cannot apply."""
     zs = _z_metrics(segment.metrics)
     if entry.when is None:
-        if not zs or any(abs(z) >= (entry.all_z_within or 0) for z in zs.values()):
-            return None
+        widest_any = finite_number(segment.metrics.get("max_abs_z"))
+        if not zs or any(abs(z) >= (entry.all_z_within or 0) for z in zs.values()) or (
+                widest_any is not None and widest_any >= (entry.all_z_within or 0)):
+            return None  # a segment with any strong trait, role or not, is never called average
         widest = max(zs.items(), key=lambda item: (abs(item[1]), item[0]))
         return (entry.score if entry.score is not None else 0.1,
-                f"Every profiled measure is within ±{entry.all_z_within:g}σ of the base "
-                f"(widest gap: {z_phrase([widest]).removesuffix(' the base')}).")
+                f"Every measure is close to the average customer's (widest gap: "
+                f"{plain_phrase([widest], segment.metrics)}).")
     if not entry.when.names <= segment.metrics.keys():
         return None
     try:
@@ -132,7 +151,7 @@ def _match(entry: NameRule, segment: SegmentMetrics) -> tuple[float, str] | None
         raise ConfigError(f"name '{entry.label}': condition fails on segment {segment.segment_id}: {exc}") from None
     used = [(n, zs[n]) for n in entry.when.ordered_names if n in zs]
     score = entry.score if entry.score is not None else sum(abs(z) for _, z in used)
-    reason = z_phrase(used) if used else f"matches {entry.when.text!r}"
+    reason = plain_phrase(used, segment.metrics) if used else f"matches {entry.when.text!r}"
     return score, reason[:1].upper() + reason[1:] + "."
 
 

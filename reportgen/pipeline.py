@@ -33,6 +33,7 @@ from reportgen.kselect import sample_rows, select_k
 from reportgen.memory import give_back, out_of_memory
 from reportgen.modelio import assign, export_model, model_digest
 from reportgen.naming import name_segments
+from reportgen.plain import plain_traits, portrait, role_texts, short_trait
 from reportgen.profile import SegmentProfile, profile_segments, segment_map, segment_metrics, segment_silhouettes
 from reportgen.provenance import library_versions
 from reportgen.result import (
@@ -49,6 +50,7 @@ from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary
 from reportgen.rules import SegmentMetrics, load_rulebook, recommend
 from reportgen.segment import FittedModel, fit_all, order_by_size, transform
 from reportgen.sources import Source, load_source
+from reportgen.stakes import rank, target_masks
 from reportgen.userfiles import check_user_files
 
 if TYPE_CHECKING:
@@ -121,14 +123,15 @@ def _colors(k: int, carried: dict[int, str]) -> dict[int, str]:
 
 
 def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
-                        extra: dict[int, dict[str, float | str]],
-                        carried: Carried | None = None) -> tuple[tuple[Segment, ...], tuple, tuple]:
-    k = len(profiles)
-    metrics = [SegmentMetrics(p.id, "", segment_metrics(p, k) | extra.get(p.id, {}), tuple(t.text for t in p.traits))
-               for p in profiles]
+                        extra: dict[int, dict[str, float | str]], carried: Carried | None, prepared: PreparedData,
+                        labels: np.ndarray) -> tuple[tuple[Segment, ...], tuple, tuple, dict]:
+    k, currency = len(profiles), config.report.currency
+    feature_labels, units = prepared.labels, prepared.units
+    metrics = [SegmentMetrics(p.id, "", segment_metrics(p, k) | role_texts(p, units, currency, feature_labels)
+                              | extra.get(p.id, {}), tuple(t.text for t in p.traits)) for p in profiles]
     configured = {int(key): value for key, value in config.segmentation.names.items() if key.isdigit()}
     inherited = carried.names if carried else {}
-    fallback = {p.id: [f"{t.direction.capitalize()} {t.feature}" for t in p.traits] for p in profiles}
+    fallback = {p.id: [short_trait(t, feature_labels) for t in p.traits] for p in profiles}
     names = name_segments(metrics, inherited | configured, fallback)
     for seg, (name, reason) in list(names.items()):
         # A new segment must not look like the retired one it replaces: same name, different customers.
@@ -144,15 +147,18 @@ def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
     colors = _colors(k, carried.colors if carried else {})
     named = [SegmentMetrics(m.segment_id, names[m.segment_id][0], m.metrics, m.traits) for m in metrics]
     rulebook = load_rulebook(config.resolve(config.rules.file), config.rules.mode)
-    recommendations, not_applicable = recommend(rulebook, named, config.report.currency)
+    masks = target_masks(prepared.frame, prepared.roles, labels)
+    recommendations, not_applicable = recommend(rulebook, named, currency,
+                                                {key: int(mask.sum()) for key, mask in masks.items()})
+    ordered, audiences = rank(recommendations, masks, labels, prepared.value,
+                              {r.id: r.target for r in rulebook.rules})
     segments = tuple(
         Segment(id=p.id, name=names[p.id][0], name_reason=names[p.id][1], color=colors[p.id],
                 size=p.size, share=p.share, value_share=p.value_share, silhouette=p.silhouette, stats=p.stats,
                 categories=p.categories, traits=p.traits,
-                recommendations=tuple(r for r in recommendations if r.segment_id == p.id))
+                recommendations=tuple(r for r in ordered if r.segment_id == p.id), portrait=portrait(p.traits))
         for p in profiles)
-    ordered = tuple(sorted(recommendations, key=lambda r: (r.priority, r.segment_id, r.rule_id)))
-    return segments, ordered, tuple(not_applicable)
+    return segments, ordered, tuple(not_applicable), audiences
 
 
 def _log_features(configured: list[str] | None, prepared: PreparedData,
@@ -235,6 +241,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         silhouettes = segment_silhouettes(matrix, fitted.labels, selection.chosen_k, rows)
         profiles = profile_segments(prepared.reported, fitted.labels, prepared.numeric, prepared.categorical,
                                     prepared.roles, silhouettes, prepared.frame)
+        profiles = tuple(dataclasses.replace(p, traits=plain_traits(p, prepared.labels, prepared.units,
+                                                                    config.report.currency)) for p in profiles)
         projected = segment_map(matrix, fitted.labels, seg_cfg.seed)
         rfm, rfm_metrics, extra_columns = None, {}, {}
         if source.scores is not None and source.groups is not None:
@@ -243,7 +251,8 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
             rfm_metrics = segment_rfm_metrics(scores, fitted.labels, source.groups)
             extra_columns = customer_columns(source.table.frame, prepared.id_name, source.scores, prepared.ids)
     with stages.stage("name & recommend"):
-        segments, recommendations, not_applicable = _name_and_recommend(profiles, config, rfm_metrics, carried)
+        segments, recommendations, not_applicable, audiences = _name_and_recommend(
+            profiles, config, rfm_metrics, carried, prepared, fitted.labels)
     comparison = None
     if baseline is not None and carried is not None:
         with stages.stage("compare"):
@@ -268,11 +277,13 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         highlights=highlights(segments, prepared.quality, selection, recommendations, source.log,
                               report.currency),
         segment_map=projected, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
-        transactions=source.log, rfm=rfm, comparison=comparison)
+        transactions=source.log, rfm=rfm, comparison=comparison, labels=tuple(prepared.labels.items()),
+        units=tuple(prepared.units.items()), value_unit=prepared.units.get(prepared.roles.get("monetary", ""), ""))
     from reportgen.render.explorer import key_features  # what the HTML explorer shows per customer
 
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
-                              extra_columns, key_features(prepared.reported, prepared.roles, segments))
+                              extra_columns, key_features(prepared.reported, prepared.roles, segments),
+                              audiences=audiences)
     reference = _Once(reference_stats, prepared.reported, prepared.numeric, prepared.categorical, prepared.fences,
                       prepared.fills)
     return Analysis(result, customers, model, reference, stages.timings)

@@ -60,6 +60,9 @@ class ColumnInfo:
     unique: int
     role: str | None = None
     reason: str | None = None  # why it was ignored
+    label: str = ""  # business label (features.labels, else derived from the name)
+    unit: str = ""  # unit kind: currency, days, months, years, count, share, percent, points, number
+    note: str = ""  # what was inferred about it and why (role, flag, coded category, sentinel)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class KCandidate:
     davies_bouldin: float
     min_share: float
     allowed: bool
+    stability: float = float("nan")  # split-half agreement of the labels (adjusted Rand index)
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,7 @@ class KSelection:
     pca_components: int | None
     pca_variance: float | None
     log_features: tuple[str, ...] = ()
+    plain_reason: str = ""  # why this number of segments, in words for the manager's pages
 
 
 @dataclass(frozen=True)
@@ -187,6 +192,11 @@ class Recommendation:
     audience: int
     evidence: tuple[Evidence, ...]
     fallback: bool = False
+    value_at_stake: float | None = None  # targeted customers' current value (monetary role), in its unit
+    value_share_at_stake: float | None = None  # that value as a share of every customer's
+    target: str = "the whole segment"  # who in the segment is targeted
+    audience_file: str = ""  # CSV of the targeted customer ids (written with the csv format)
+    lead: bool = False  # the segment's first action
 
 
 @dataclass(frozen=True)
@@ -205,6 +215,7 @@ class Segment:
     categories: tuple[CategoryShare, ...]
     traits: tuple[Trait, ...]
     recommendations: tuple[Recommendation, ...]
+    portrait: str = ""  # one sentence from the strongest traits
 
 
 @dataclass(frozen=True)
@@ -315,6 +326,14 @@ class AnalysisResult:
     transactions: LogSummary | None = None
     rfm: RfmSummary | None = None
     comparison: Comparison | None = None
+    labels: tuple[tuple[str, str], ...] = ()  # (feature, business label)
+    units: tuple[tuple[str, str], ...] = ()  # (feature, unit kind)
+    value_unit: str = ""  # unit kind of the value measure (currency, points …)
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        """Business label of every feature (its name where none is known)."""
+        return dict(self.labels)
 
     @property
     def role_map(self) -> dict[str, str]:
@@ -344,6 +363,7 @@ class CustomerTable:
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     features: dict[str, np.ndarray] = field(default_factory=dict)
     total: int | None = None  # set on a sample of the table: how many customers the full table has
+    audiences: dict[str, np.ndarray] = field(default_factory=dict)  # audience file name -> customer rows
 
     def take(self, rows: np.ndarray) -> CustomerTable:
         """The given rows only, without the extra ``columns``, remembering the full table's size."""

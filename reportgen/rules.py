@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
+from reportgen.colnames import MONEY_ROLES
 from reportgen.errors import ConfigError
 from reportgen.expressions import Expression, ExpressionError
 from reportgen.metrics import (
@@ -25,6 +26,8 @@ from reportgen.metrics import (
     metric_hints,
     metric_names_valid,
     missing_reason,
+    money,
+    num,
     parse_condition,
     read_tables,
     role_of_metric,
@@ -35,6 +38,7 @@ from reportgen.metrics import (
 from reportgen.resources import package_data
 from reportgen.result import Evidence, Recommendation
 from reportgen.sandbox import RULE_LIMITS, BudgetedSandbox, budget, render
+from reportgen.stakes import TARGETS
 
 # The metric vocabulary and condition parsing live in reportgen.metrics; callers still import these from here
 # because they are part of what a rulebook is.
@@ -42,7 +46,7 @@ __all__ = ["Rule", "Rulebook", "SegmentMetrics", "load_rulebook", "metric_names_
            "recommend", "role_of_metric"]
 
 TEMPLATE_VARIABLES = ("segment", "audience", "traits", "traits_text")
-_KEYS = ("id", "title", "action", "rationale", "priority", "when", "fallback")
+_KEYS = ("id", "title", "action", "rationale", "priority", "when", "fallback", "target")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -59,6 +63,7 @@ class Rule:
     fallback: bool
     requires: frozenset[str]
     source: str
+    target: str | None = None  # part of the segment acted on (a key of stakes.TARGETS); None: all of it
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ _CHECKS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "priority": (lambda v: type(v) is int and 1 <= v <= 5, "an integer from 1 (highest) to 5"),
     "when": (lambda v: isinstance(v, str), "a condition text"),
     "fallback": (lambda v: isinstance(v, bool), "true or false"),
+    "target": (lambda v: isinstance(v, str) and v in TARGETS, "one of " + ", ".join(sorted(TARGETS))),
 }
 
 
@@ -140,8 +146,10 @@ def _parse_rule(raw: Any, index: int, source: str, env: SandboxedEnvironment) ->
         problems += found
     if problems:
         return None, [f"{where}: {problem}" for problem in problems]
+    target = raw.get("target")
+    target_needs = frozenset(f"z_{role}" for role in TARGETS[target].roles) if target else frozenset()
     rule = Rule(rule_id, raw["title"], raw["action"], raw["rationale"], raw["priority"], when, fallback,
-                needs | (when.names if when else frozenset()), source)
+                needs | (when.names if when else frozenset()) | target_needs, source, target)
     return rule, []
 
 
@@ -198,8 +206,22 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
-              currency: str = "$") -> tuple[list[Recommendation], list[tuple[str, str]]]:
+def _with_shown(metrics: dict[str, float | str], currency: str) -> dict[str, float | str]:
+    """``show_<role>`` / ``show_base_<role>`` from the means where the caller gave only those (money in the
+    currency, recency and tenure in days)."""
+    shown = dict(metrics)
+    for name, value in metrics.items():
+        for prefix, target in (("mean_", "show_"), ("base_mean_", "show_base_")):
+            role = name[len(prefix):]
+            if name.startswith(prefix) and role_of_metric(name) == role and f"{target}{role}" not in shown:
+                text = money(value, currency) if role in MONEY_ROLES else num(value)
+                shown[f"{target}{role}"] = text + " days" * (role in ("recency", "tenure"))
+    return shown
+
+
+def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics], currency: str = "$",
+              target_sizes: dict[tuple[int, str], int] | None = None,
+              ) -> tuple[list[Recommendation], list[tuple[str, str]]]:
     """Fire the rules on every segment: its recommendations by priority then id, the fallback if none fired.
 
     Returns
@@ -212,6 +234,8 @@ def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
     not_applicable: dict[str, str] = {}
     recommendations: list[Recommendation] = []
     for segment in sorted(segments_metrics, key=lambda s: s.segment_id):
+        segment = SegmentMetrics(segment.segment_id, segment.name, _with_shown(segment.metrics, currency),
+                                 segment.traits)
         fired = []
         for rule in (r for r in rulebook.rules if not r.fallback):
             if missing := rule.requires - segment.metrics.keys():
@@ -223,10 +247,14 @@ def recommend(rulebook: Rulebook, segments_metrics: list[SegmentMetrics],
             except ExpressionError as exc:
                 raise ConfigError(f"{rule.source}: rule '{rule.id}': 'when' fails on segment '{segment.name}': "
                                   f"{exc}") from None
-        audience = int(finite_number(segment.metrics.get("size")) or 0)
-        context = {**segment.metrics, "segment": segment.name, "audience": audience,
-                   "traits": list(segment.traits), "traits_text": traits_text(segment.traits)}
+        size = int(finite_number(segment.metrics.get("size")) or 0)
+        sizes = target_sizes or {}
+        # A rule about part of a segment fires only when that part has customers.
+        fired = [r for r in fired if not r.target or sizes.get((segment.segment_id, r.target), size) > 0]
         for rule in sorted(fired or [rulebook.fallback], key=lambda r: (r.priority, r.id)):
+            audience = sizes.get((segment.segment_id, rule.target), size) if rule.target else size
+            context = {**segment.metrics, "segment": segment.name, "audience": audience,
+                       "traits": list(segment.traits), "traits_text": traits_text(segment.traits)}
             try:
                 template = templates.get(rule.id) or templates.setdefault(rule.id, env.from_string(rule.action))
                 with budget(RULE_LIMITS):

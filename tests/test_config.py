@@ -15,7 +15,7 @@ from reportgen.errors import ConfigError
 def test_defaults_validate() -> None:
     config = load_config()
     assert config.segmentation.k == "auto"
-    assert (config.segmentation.k_min, config.segmentation.k_max) == (2, 10)
+    assert (config.segmentation.k_min, config.segmentation.k_max) == (3, 8)
     assert config.segmentation.min_segment_share == 0.05
     assert config.output.formats == ["pdf", "html", "json", "csv"]
 

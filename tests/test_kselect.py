@@ -22,17 +22,32 @@ def _blobs(centers: int = 4, n: int = 800) -> np.ndarray:
 def test_recovers_obvious_k_and_explains() -> None:
     selection, models = select_k(_blobs(4), SegmentationConfig(k_max=8), 800, None, None)
     assert selection.chosen_k == 4
-    assert [c.k for c in selection.candidates] == list(range(2, 9))
+    assert [c.k for c in selection.candidates] == list(range(3, 9))  # the default search starts at 3
     assert dict(selection.votes)["silhouette"] == 4
     assert selection.reason.startswith("K = 4: preferred by silhouette")
-    assert set(models) == set(range(2, 9))
+    assert set(models) == set(range(3, 9))
+    four = next(c for c in selection.candidates if c.k == 4)
+    assert four.stability > 0.95  # well-separated blobs come out the same on either half
+    assert selection.plain_reason.startswith("Four segments: the groups come out the same")
+    assert not any(word in selection.plain_reason for word in ("K =", "silhouette", "σ"))
     for candidate in selection.candidates:
         assert candidate.inertia > 0 and -1 <= candidate.silhouette <= 1 and candidate.davies_bouldin > 0
 
 
+def test_stability_measures_reproducibility() -> None:
+    from reportgen.kselect import split_half_stability
+
+    cfg = SegmentationConfig()
+    assert split_half_stability(_blobs(4), 4, cfg) > 0.95
+    noise = np.random.default_rng(0).normal(size=(800, 4))  # no structure: any split into 7 is arbitrary
+    assert split_half_stability(noise, 7, cfg) < 0.8
+    assert split_half_stability(_blobs(4), 4, cfg) == split_half_stability(_blobs(4), 4, cfg)
+
+
 def test_min_share_rules_out_k() -> None:
     matrix = np.vstack([_blobs(3, 600), np.full((6, 2), 40.0)])  # a 1% cluster far away
-    selection, _ = select_k(matrix, SegmentationConfig(k_max=5, min_segment_share=0.05), len(matrix), None, None)
+    cfg = SegmentationConfig(k_min=2, k_max=5, min_segment_share=0.05)
+    selection, _ = select_k(matrix, cfg, len(matrix), None, None)
     barred = [c.k for c in selection.candidates if not c.allowed]
     assert barred and selection.chosen_k not in barred
     assert "ruled out" in selection.reason

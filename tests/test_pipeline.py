@@ -83,7 +83,14 @@ def test_marketing_campaign_zero_config(datasets_dir: Path) -> None:
     config = load_config(None, {"data.path": str(datasets_dir / "marketing_campaign.csv")})
     result = analyse(config).result
     ignored = {c.name: c.reason for c in result.data.columns if c.kind == "ignored"}
-    assert ignored == {"Z_CostContact": "constant (always 3)", "Z_Revenue": "constant (always 11)"}
+    assert {k: v for k, v in ignored.items() if k.startswith("Z_")} == {"Z_CostContact": "constant (always 3)",
+                                                                         "Z_Revenue": "constant (always 11)"}
+    # The campaign flags are counted in the derived total instead; a complaint flag on 0.9% of customers would
+    # only cut those out into a segment of their own.
+    flags = [f"AcceptedCmp{i}" for i in range(1, 6)] + ["Response"]
+    assert all("counted in the derived total CampaignsAccepted" in ignored[f] for f in flags)
+    assert ignored["Complain"].startswith("rare 0/1 flag (0.9% of customers)")
+    assert set(ignored) == {"Z_CostContact", "Z_Revenue", "Complain", *flags}
     assert result.data.id_column == "ID"
     assert "Dt_Customer_days" in result.data.numeric_features
     assert dict(result.data.derived)["TotalSpend"].startswith("MntWines + MntFruits")

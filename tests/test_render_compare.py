@@ -130,7 +130,7 @@ def test_pdf_summary_still_fits_one_page(n_segments: int, tmp_path: Path) -> Non
     pages = [_words(page.extract_text()) for page in reader.pages]
     assert "Executive summary" in pages[1] and "Since 2026-Q2" in pages[1]
     assert all(sentence in pages[1] for sentence in result.comparison.sentences)
-    assert result.highlights[-1] in pages[1] and "Segments found by K-Means" in pages[1]
+    assert result.highlights[-1] in pages[1] and "Customers were grouped by how alike they are" in pages[1]
     assert pages[2].startswith("Contents") and "What changed" in pages[2]
     section = next(i for i, text in enumerate(pages) if text.startswith("What changed since 2026-Q2"))
     assert "Retrain the segmentation model" in pages[section]

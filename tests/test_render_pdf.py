@@ -153,21 +153,21 @@ def test_charts_are_served_by_name_when_the_layout_loads_them(result: AnalysisRe
 def test_config_appendix_lists_only_what_was_set(result: AnalysisResult, tmp_path: Path) -> None:
     """The PDF's effective configuration shows the keys that differ from the defaults; the HTML shows every key,
     defaults in grey."""
-    config = Config.model_validate({"data": {"sep": "\t"}, "segmentation": {"k_min": 3},
+    config = Config.model_validate({"data": {"sep": "\t"}, "segmentation": {"k_min": 4},
                                     "cleaning": {"ranges": {"Year_Birth": {"min": 1920}}}})
     changed = dataclasses.replace(result, run=dataclasses.replace(result.run, config=effective_config(config)))
     reader = _render(changed, tmp_path, charts=False)
     page = next(i for i in range(len(reader.pages)) if "Effective configuration" in _text(reader, i)
                 and "Contents" not in _text(reader, i))
     text = "".join(_text(reader, i) for i in range(page, len(reader.pages)))
-    for shown in ('sep = "\\t"', "k_min = 3", "[cleaning.ranges.Year_Birth]", "min = 1920"):
+    for shown in ('sep = "\\t"', "k_min = 4", "[cleaning.ranges.Year_Birth]", "min = 1920"):
         assert shown in text, shown
     for hidden in ("n_init", "k_max", "max = (unset)", "[transactions]", "encoding"):
         assert hidden not in text, hidden
     html = render_html(changed, make_customers(changed), RenderContext("2026-11-22"), tmp_path)[0].read_text()
     block = BeautifulSoup(html, "html.parser").find("pre", class_="config")
     defaults = " ".join(s.get_text() for s in block.select("span.cfg-default"))
-    assert "n_init = 10" in defaults and "k_min = 3" not in defaults and "k_min = 3" in block.get_text()
+    assert "n_init = 10" in defaults and "k_min = 4" not in defaults and "k_min = 4" in block.get_text()
 
 
 def test_html_tokenizer_compiles_each_pattern_once() -> None:

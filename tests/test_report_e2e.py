@@ -80,8 +80,11 @@ def check_html(outcome: Outcome) -> BeautifulSoup:
 
 def test_sample_run_writes_every_output(sample_run: Outcome) -> None:
     names = sorted(p.name for p in sample_run.out_dir.iterdir())
-    assert names == [".reportgen-output", "model.json", "reference.json", "report.html", "report.pdf", "segments.csv",
-                     "summary.json"]
+    assert [n for n in names if not n.startswith("audience_")] == [
+        ".reportgen-output", "model.json", "reference.json", "report.html", "report.pdf", "segments.csv",
+        "summary.json"]
+    audiences = {r.audience_file for r in sample_run.analysis.result.recommendations}
+    assert {n for n in names if n.startswith("audience_")} == audiences
 
 
 def test_sample_pdf(sample_run: Outcome) -> None:

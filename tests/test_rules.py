@@ -80,13 +80,24 @@ def test_filters(formatter: object, value: object, expected: str) -> None:
 def test_builtin_rulebook_covers_the_brief() -> None:
     rulebook = load_rulebook(None, "extend")
     ids = {rule.id for rule in rulebook.rules}
-    assert 12 <= len(ids) <= 18
+    assert 30 <= len(ids) <= 45  # behaviours of most customer tables: value, activity, service, credit, products...
     assert [rule.id for rule in rulebook.rules if rule.fallback] == ["monitor-and-test"]
     for expected in ("win-back-lapsing-high-value", "premium-upsell-affluent", "deal-led-offers", "digital-push",
                      "store-experience", "catalogue-mailing", "family-bundles", "loyalty-programme",
                      "reactivate-dormant-low-value", "nurture-new-customers", "include-in-next-campaign",
-                     "complaint-recovery", "budget-value-range", "rfm-protect-champions", "rfm-rescue-at-risk"):
+                     "complaint-recovery", "budget-value-range", "rfm-protect-champions", "rfm-rescue-at-risk",
+                     "protect-high-value", "reengage-low-activity", "reactivate-inactive", "service-frequent-contacts",
+                     "manage-high-utilization", "cross-sell-few-products", "recognise-long-tenure"):
         assert expected in ids
+    targeted = {rule.id: rule.target for rule in rulebook.rules if rule.target}
+    assert targeted["win-back-lapsing-high-value"] == "lapsed" and "z_recency" in next(
+        r for r in rulebook.rules if r.id == "reactivate-inactive").requires
+
+
+def test_target_must_be_known(tmp_path: Path) -> None:
+    path = _write(tmp_path, _rule(id="odd-target", target="everyone") + FALLBACK)
+    with pytest.raises(ConfigError, match=r"rule 'odd-target': 'target' must be one of .*lapsed"):
+        load_rulebook(path, "replace")
 
 
 BROKEN = "".join([
@@ -188,15 +199,17 @@ def test_recommendations_fire_with_fallback_only_when_nothing_else_does() -> Non
     recommendations, _ = recommend(load_rulebook(None, "extend"), SEGMENTS, currency="€")
     fired = [(r.segment_id, r.rule_id, r.fallback) for r in recommendations]
     assert fired == [(0, "monitor-and-test", True), (1, "premium-upsell-affluent", False),
-                     (2, "win-back-lapsing-high-value", False)]
+                     (1, "protect-high-value", False), (2, "win-back-lapsing-high-value", False),
+                     (2, "protect-high-value", False), (2, "reactivate-inactive", False)]
     assert all(r.audience == 200 for r in recommendations)
 
 
 def test_action_text_and_evidence_carry_the_real_numbers() -> None:
     recommendations, _ = recommend(load_rulebook(None, "extend"), SEGMENTS, currency="€")
     winback = next(r for r in recommendations if r.rule_id == "win-back-lapsing-high-value")
-    assert winback.action == ("Send a personal win-back offer to the 200 customers of Lapsed VIPs: they spend €80.00 "
-                              "on average (1.6× the base) but last bought 72 days ago.")
+    assert winback.action == ("Send a personal win-back offer to the 200 customers of Lapsed VIPs who are inactive "
+                              "for longer than the typical customer: they spend €80.00 on average (1.6× the base) but "
+                              "were last active 72.5 days ago (typical customer: 50.0 days).")
     assert [(e.metric, e.value) for e in winback.evidence] == [("z_monetary", 1.2), ("z_recency", 0.9)]
     assert winback.evidence[1].text == "z_recency = +0.90 (mean 72.5 vs 50.0 base)"
     fallback = next(r for r in recommendations if r.fallback)

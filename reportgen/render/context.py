@@ -110,7 +110,7 @@ def w3c_date(value: str) -> str | None:
 
 
 def _segment_view(segment: Segment) -> dict[str, Any]:
-    recommendations = sorted(segment.recommendations, key=lambda r: r.priority)
+    recommendations = list(segment.recommendations)  # ranked by value at stake, then priority
     return {
         "s": segment,
         "anchor": f"segment-{segment.id}",
@@ -155,6 +155,9 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "charts": {name: chart_markup(name, ctx.charts, medium) for name in ctx.charts},
         "notes": dict(ctx.chart_notes),
         "segments": segments,
+        "labels": result.label_map,
+        "units": dict(result.units),
+        "value_label": result.label_map.get(result.value_column or "", result.value_column or ""),
         "colors": {s.id: safe_color(s.color) for s in result.segments},
         "config": config_sections(result.run.config, effective_config(Config())),
         "toc": _toc(segments, result, explorer=medium == "html"),

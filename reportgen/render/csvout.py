@@ -89,11 +89,21 @@ def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[object
 def render_csv(result: AnalysisResult, customers: CustomerTable, ctx: RenderContext, out_dir: Path) -> list[Path]:
     """Write ``segments.csv`` (customer id, segment id and name, distance to the centroid) and, when the input
     carried per-customer features (a transaction log), ``customers.csv`` with every feature, the R/F/M scores,
-    the RFM group and the segment."""
+    the RFM group and the segment; and one ``audience_segment<id>_<rule>.csv`` per recommendation listing the
+    customers it targets (named in each recommendation's ``audience_file``)."""
     names = np.asarray(customers.segment_names, dtype=object)[customers.segment]
     header = [customers.id_name, "segment_id", "segment_name", "distance_to_centroid"]
     written = [write_columns(out_dir / "segments.csv", header,
                              [customers.ids, customers.segment, names, customers.distance])]
+    # One audience file per recommendation: the targeted customers, ready for a campaign tool.
+    segment_of = {s.id: s.name for s in result.segments}
+    for rec in result.recommendations:
+        rows = customers.audiences.get(rec.audience_file)
+        if not rec.audience_file or rows is None:
+            continue
+        written.append(write_columns(out_dir / rec.audience_file, [customers.id_name, "segment_id", "segment_name"],
+                                     [customers.ids[rows], customers.segment[rows],
+                                      np.full(len(rows), segment_of.get(rec.segment_id, ""), dtype=object)]))
     if customers.columns:
         extra = list(customers.columns)
         columns = [customers.ids, *customers.columns.values(), customers.segment, names]
