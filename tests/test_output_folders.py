@@ -51,7 +51,10 @@ def run_folder(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
 def test_marker_names_the_kind_and_the_files(run_folder: Path) -> None:
     marker = read_marker(run_folder)
     assert marker is not None and marker.kind == "run"
-    assert marker.files == {"model.json", "reference.json", "segments.csv", "summary.json"}
+    core = {"model.json", "reference.json", "segments.csv", "summary.json"}
+    assert core <= marker.files
+    audiences = marker.files - core  # one audience file per recommendation, each written by the run
+    assert audiences and all(n.startswith("audience_") and (run_folder / n).is_file() for n in audiences)
 
 
 def test_history_into_a_run_folder_is_refused(run_folder: Path, tmp_path: Path) -> None:
