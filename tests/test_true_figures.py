@@ -167,7 +167,7 @@ def test_refit_segment_whose_customers_stayed_keeps_its_identity(retail_months: 
     for move in comparison["migration"]["largest_moves"]:
         assert move["old_name"] != move["new_name"].removesuffix(" (new)")
     kept = [i for i in comparison["identities"] if i["status"] == "kept"]
-    assert len(kept) == 2 and all(i["overlap"] >= 0.5 and "in both runs" in i["reason"] for i in kept)
+    assert len(kept) >= 2 and all(i["overlap"] >= 0.5 and "in both runs" in i["reason"] for i in kept)
 
 
 @pytest.mark.slow
