@@ -167,7 +167,9 @@ def test_refit_segment_whose_customers_stayed_keeps_its_identity(retail_months: 
     for move in comparison["migration"]["largest_moves"]:
         assert move["old_name"] != move["new_name"].removesuffix(" (new)")
     kept = [i for i in comparison["identities"] if i["status"] == "kept"]
-    assert len(kept) >= 2 and all(i["overlap"] >= 0.5 and "in both runs" in i["reason"] for i in kept)
+    by_overlap = [i for i in kept if i["overlap"] >= 0.5 and "in both runs" in i["reason"]]
+    # New customers of September are no longer new in December: that one continues by its centre, and says so.
+    assert len(by_overlap) >= 2 and all(i in by_overlap or "centre lies within" in i["reason"] for i in kept)
 
 
 @pytest.mark.slow
