@@ -30,6 +30,7 @@ from reportgen.sniff import (
     read_sample,
     reading,
     require_file,
+    sheet_name,
     sniff_separator,
     unquoted,
 )
@@ -259,11 +260,7 @@ def _read_excel(path: Path, data: DataConfig, gz: bool, notes: list[str], skippe
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
         with pd.ExcelFile(handle, engine="openpyxl") as book:
             sheets = book.sheet_names
-            if isinstance(sheet, str) and sheet not in sheets and sheet.strip().isdigit():
-                sheet = int(sheet)
-            if not (sheet is None or sheet in sheets or (isinstance(sheet, int) and 0 <= sheet < len(sheets))):
-                raise DataError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(map(repr, sheets))})")
-            name = sheet if isinstance(sheet, str) else sheets[sheet or 0]
+            name = sheet_name(path, sheets, sheet)
             # Text cells like 0001 would become numbers too, so those columns are read as text.
             probe = pd.read_excel(book, sheet_name=name, header=None, nrows=PROBE_ROWS, dtype=str, na_filter=False)
             header = 1 if _two_row_header(probe) else 0

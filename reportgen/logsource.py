@@ -26,7 +26,16 @@ import pyarrow.parquet as pq
 
 from reportgen.config import DataConfig
 from reportgen.errors import DataError
-from reportgen.sniff import clean_names, read_magic, read_sample, reading, require_file, sniff_separator, unquoted
+from reportgen.sniff import (
+    clean_names,
+    read_magic,
+    read_sample,
+    reading,
+    require_file,
+    sheet_name,
+    sniff_separator,
+    unquoted,
+)
 
 SAMPLE_ROWS = 5000
 _BLOCK = 1 << 20
@@ -277,13 +286,7 @@ def _xlsx(path: Path, data: DataConfig, workdir: Path | None, notes: list[str]) 
         warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
         book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
         try:
-            sheets = book.sheetnames
-            sheet = data.sheet
-            if isinstance(sheet, str) and sheet not in sheets and sheet.strip().isdigit():
-                sheet = int(sheet)
-            if not (sheet is None or sheet in sheets or (isinstance(sheet, int) and 0 <= sheet < len(sheets))):
-                raise DataError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(map(repr, sheets))})")
-            name = sheet if isinstance(sheet, str) else sheets[sheet or 0]
+            name = sheet_name(path, book.sheetnames, data.sheet)
             rows = book[name].iter_rows(values_only=True)
             header = next(rows, None)
             if header is None or all(_text(v) is None for v in header):

@@ -258,3 +258,18 @@ def clean_names(path: Path, raw: list[Any], notes: list[str], skip: Collection[i
     if repeated:
         raise DataError(f"{path}: duplicate column name {repeated[0]!r}; column names must be unique")
     return names
+
+
+def sheet_name(path: Path, sheets: list[str], sheet: str | int | None) -> str:
+    """The workbook sheet ``data.sheet`` names: a name, a 0-based position (also written as text), or the first.
+
+    Raises
+    ------
+    DataError
+        Naming the sheets the workbook has, when there is no such sheet.
+    """
+    if isinstance(sheet, str) and sheet not in sheets and sheet.strip().isdigit():
+        sheet = int(sheet)
+    if not (sheet is None or sheet in sheets or (isinstance(sheet, int) and 0 <= sheet < len(sheets))):
+        raise DataError(f"{path}: no sheet {sheet!r} (sheets: {', '.join(map(repr, sheets))})")
+    return sheet if isinstance(sheet, str) else sheets[sheet or 0]
