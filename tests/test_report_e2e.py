@@ -92,7 +92,7 @@ def test_sample_pdf(sample_run: Outcome) -> None:
 
 def test_sample_html(sample_run: Outcome) -> None:
     soup = check_html(sample_run)
-    assert soup.find("h1", string="Executive summary") is not None
+    assert soup.find("h2", string="Executive summary") is not None
 
 
 def test_json_is_the_result(sample_run: Outcome) -> None:
