@@ -77,9 +77,9 @@ def test_no_external_resources(page: tuple[str, BeautifulSoup]) -> None:
 def test_sections_metadata_and_names(result: AnalysisResult, page: tuple[str, BeautifulSoup]) -> None:
     soup = page[1]
     assert soup.html["lang"] == "en"
-    assert soup.title.get_text() == result.report.title
+    assert soup.title.get_text() == f"{result.report.title} — {result.report.company}, {result.report.period}"
     meta = {m.get("name"): m.get("content") for m in soup.find_all("meta") if m.get("name")}
-    assert meta["author"] == result.report.author
+    assert meta["author"] == (result.report.author or result.report.company)
     assert meta["generator"].startswith("reportgen ")
     assert meta["dcterms.created"] == "2026-11-22T09:30:00+00:00"
     for anchor in ("summary", "overview", "segments", "recommendations", "appendix"):
