@@ -86,3 +86,35 @@ def test_chart_alt_text_is_the_html_description(reference_reports: dict[str, Pat
     pdf = {str(e["/Alt"]) for e in _elements(readers["marketing"].trailer["/Root"]["/StructTreeRoot"])
            if e["/S"] == "/Figure"}
     assert pdf and pdf <= html
+
+
+def _page_fill(page: object, margin_pt: float = 20 * 72 / 25.4) -> float:
+    """How far down the page's text area (inside the 20 mm top and bottom margins) the lowest text reaches, 0–1;
+    chart labels count, since they are text inside the charts' drawings."""
+    height = float(page.mediabox[3])
+    top, bottom = height - margin_pt, margin_pt
+    lows: list[float] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        if text.strip() and bottom - 2 < y < top + 2:
+            lows.append(y)
+
+    page.extract_text(visitor_text=visit)
+    return (top - min(lows)) / (top - bottom) if lows else 0.0
+
+
+def _section_starts(reader: PdfReader) -> set[int]:
+    """Pages (0-based) where a top-level section (a first-level bookmark) begins."""
+    return {reader.get_destination_page_number(item) for item in reader.outline if not isinstance(item, list)}
+
+
+@pytest.mark.parametrize("report", REFERENCE)
+def test_no_page_left_nearly_empty_except_where_a_section_ends(readers: dict[str, PdfReader], report: str) -> None:
+    reader = readers[report]
+    starts = _section_starts(reader)
+    fills = [_page_fill(page) for page in reader.pages]
+    assert max(fills) > 0.9  # the measure sees full pages as full
+    sparse = [(number + 1, round(fill, 2)) for number, fill in enumerate(fills[:-1])
+              if fill < MIN_FILL and number + 1 not in starts]
+    assert sparse == [], f"pages under a quarter filled in the middle of a section: {sparse}"
