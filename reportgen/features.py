@@ -84,6 +84,14 @@ def _dates_to_days(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], conf
     return frame, names, reference
 
 
+def _date_range(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
+    """Earliest and latest observed date over the customers' date columns, or None without dates."""
+    found = [(frame[c].min(), frame[c].max()) for c, _ in dates if c in frame and frame[c].notna().any()]
+    if not found:
+        return None
+    return min(f[0] for f in found).date().isoformat(), max(f[1] for f in found).date().isoformat()
+
+
 def _derive(frame: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
     """Evaluate derived features in order; every problem is reported together."""
     problems: list[str] = []
@@ -203,6 +211,6 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
         id_column=schema.id_column, columns=_column_info(raw.join(frame[list(derived)]) if derived else raw,
                                                          schema, numeric, categorical, roles, ignored),
         numeric_features=tuple(numeric), categorical_features=tuple(categorical),
-        derived=tuple(derived.items()), actions=tuple(log.actions))
+        derived=tuple(derived.items()), actions=tuple(log.actions), date_range=_date_range(frame, schema.dates))
     return PreparedData(features.reset_index(drop=True), ids, schema.id_column or "row", tuple(numeric),
                         tuple(categorical), roles, quality, reference.date().isoformat() if reference else None)

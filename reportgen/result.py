@@ -94,6 +94,7 @@ class DataQuality:
     categorical_features: tuple[str, ...]
     derived: tuple[tuple[str, str], ...]  # (name, expression)
     actions: tuple[CleaningAction, ...]
+    date_range: tuple[str, str] | None = None  # earliest and latest date in the date columns (YYYY-MM-DD)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ and no page left nearly empty except where a section ends.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -118,3 +119,28 @@ def test_no_page_left_nearly_empty_except_where_a_section_ends(readers: dict[str
     sparse = [(number + 1, round(fill, 2)) for number, fill in enumerate(fills[:-1])
               if fill < MIN_FILL and number + 1 not in starts]
     assert sparse == [], f"pages under a quarter filled in the middle of a section: {sparse}"
+
+
+ASCII_MINUS = re.compile(r"(?<![\w.\-])-\.?\d")  # a hyphen-minus starting a number
+
+
+@pytest.mark.parametrize("report", REFERENCE)
+def test_cover_states_the_takeaway_and_the_dates(readers: dict[str, PdfReader], report: str) -> None:
+    cover = " ".join(readers[report].pages[0].extract_text().split())
+    assert re.search(r"are \d+% of customers (but bring \d+% of|;)", cover) or "largest of" in cover, cover
+    assert "first action:" in cover
+    assert re.search(r"(?i)Data covers (orders )?\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d", cover), cover
+
+
+@pytest.mark.parametrize("report", REFERENCE)
+def test_one_minus_sign_in_text_and_charts(reference_reports: dict[str, Path], readers: dict[str, PdfReader],
+                                           report: str) -> None:
+    from bs4 import BeautifulSoup
+
+    text = "\n".join(page.extract_text() for page in readers[report].pages)
+    assert "\u2212" in text  # negative z-scores on the heat map and in the tables
+    assert ASCII_MINUS.findall(text) == []
+    soup = BeautifulSoup((reference_reports[report] / "report.html").read_text(encoding="utf-8"), "html.parser")
+    for hidden in soup.select("script, style, pre.config, svg"):
+        hidden.decompose()
+    assert ASCII_MINUS.findall(soup.get_text(" ")) == []

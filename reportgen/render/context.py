@@ -23,6 +23,7 @@ from reportgen.changes import DriftThresholds
 from reportgen.config import Config, effective_config
 from reportgen.render import CHART_SCHEME, RenderContext
 from reportgen.render.chartalt import chart_descriptions
+from reportgen.render.cover import date_span, takeaway
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
 
@@ -80,7 +81,7 @@ def config_sections(config: dict[str, Any], defaults: dict[str, Any] | None = No
     """
     defaults = defaults or {}
     # TOML has no null: a None was never written in a config file, whatever the section.
-    lines = [(key, _toml_value(value), value is None or (key in defaults and defaults[key] == value))
+    lines = [(key, Markup.escape(_toml_value(value)), value is None or (key in defaults and defaults[key] == value))
              for key, value in config.items() if not (isinstance(value, dict) and value)]
     sections = [(prefix, lines, all(default for *_, default in lines))] if lines else []
     for key, value in config.items():
@@ -159,6 +160,7 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "logo": logo_data_uri(result.report.logo),
         "charts": {name: chart_markup(name, ctx.charts, medium, alts.get(name, "")) for name in ctx.charts},
         "alts": alts,
+        "cover": {"takeaway": takeaway(result), "dates": date_span(result)},
         "notes": dict(ctx.chart_notes),
         "segments": segments,
         "colors": {s.id: safe_color(s.color) for s in result.segments},
