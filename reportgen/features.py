@@ -16,6 +16,7 @@ import pandas as pd
 from reportgen import expressions
 from reportgen.clean import CleaningLog, clean_values, clip_outliers, config_problems, dedupe_ids
 from reportgen.config import Config
+from reportgen.currency import infer_currency
 from reportgen.errors import ConfigError, DataError
 from reportgen.load import LoadedTable
 from reportgen.result import CleaningAction, ColumnInfo, DataQuality
@@ -164,6 +165,7 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     for text in derived.values():
         with contextlib.suppress(expressions.ExpressionError):  # reported with its key by _derive
             needs |= expressions.parse(text).names
+    currency = infer_currency(raw)  # before the schema turns "£12.50" text into numbers
     schema = infer_schema(raw, config.features, config.data.id_column, config.data.date_formats, needs, set(derived))
     frame, date_features, reference = _dates_to_days(raw, schema.dates, config.data.reference_date, log)
     listed = config.features.numeric
@@ -211,6 +213,7 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
         id_column=schema.id_column, columns=_column_info(raw.join(frame[list(derived)]) if derived else raw,
                                                          schema, numeric, categorical, roles, ignored),
         numeric_features=tuple(numeric), categorical_features=tuple(categorical),
-        derived=tuple(derived.items()), actions=tuple(log.actions), date_range=_date_range(frame, schema.dates))
+        derived=tuple(derived.items()), actions=tuple(log.actions), date_range=_date_range(frame, schema.dates),
+        currency=(currency.code, currency.symbol, currency.evidence) if currency else None)
     return PreparedData(features.reset_index(drop=True), ids, schema.id_column or "row", tuple(numeric),
                         tuple(categorical), roles, quality, reference.date().isoformat() if reference else None)

@@ -9,13 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow.parquet as pq
 from pydantic import BaseModel
 
 from reportgen.config import Config, DataConfig, FeaturesConfig, TransactionsConfig
+from reportgen.currency import SAMPLE, CurrencyGuess, infer_currency
 from reportgen.errors import ConfigError
 from reportgen.load import read_table
 from reportgen.roles import infer_roles, suggest_totals
 from reportgen.schema import infer_schema
+from reportgen.transactions import _header as _log_format
 from reportgen.transactions import detect_log_columns, log_header, looks_like_log
 
 
@@ -69,14 +73,38 @@ def _log_config_text(input_file: Path, data: DataConfig) -> str | None:
         "data": {"path": str(input_file), "input": "transactions"},
         "transactions": {k: v for k, v in vars(mapping).items() if v} if mapping else {},
     }
+    guess = _log_currency(input_file, data, mapping.country if mapping else None)
+    if guess:
+        values["report"] = {"currency": guess.symbol}
     header_lines = [f"# reportgen config for the transaction log {input_file.name}, written by `reportgen init`.",
-                    "# Column roles were recognised from the header; commented keys show their defaults.", ""]
+                    "# Column roles were recognised from the header; commented keys show their defaults.",
+                    *_currency_note(guess), ""]
     body: list[str] = []
     for name, info in Config.model_fields.items():
         if name in ("base_dir", "features", "cleaning"):
             continue
         body += [*_section(name, info.annotation, values.get(name, {})), ""]
     return "\n".join(header_lines + body)
+
+
+def _currency_note(guess: CurrencyGuess | None) -> list[str]:
+    return [f"# currency: {guess.code} ({guess.symbol.strip()}), inferred from {guess.evidence}"] if guess else []
+
+
+def _log_currency(path: Path, data: DataConfig, country: str | None) -> CurrencyGuess | None:
+    """The currency a log's country column suggests, from its first rows (CSV/TSV, gzip or Parquet)."""
+    if not country:
+        return None
+    kind, _, sep, encoding = _log_format(path, data, [])
+    try:
+        if kind == "parquet":
+            frame = pq.ParquetFile(path).read_row_group(0, columns=[country]).slice(0, SAMPLE).to_pandas()
+        else:
+            frame = pd.read_csv(path, sep=sep, usecols=[country], nrows=SAMPLE, dtype=str, encoding=encoding,
+                                encoding_errors="replace")
+    except (OSError, ValueError, KeyError, pd.errors.ParserError):
+        return None  # only a suggestion: `run` reads the log properly and says what it found
+    return infer_currency(frame)
 
 
 def initial_config_text(input_file: Path) -> str:
@@ -87,6 +115,7 @@ def initial_config_text(input_file: Path) -> str:
     if log_text is not None:
         return log_text
     table = read_table(input_file, data)
+    guess = infer_currency(table.frame)  # before the schema turns "£12.50" text into numbers
     schema = infer_schema(table.frame, FeaturesConfig())
     numeric = [*schema.numeric, *(f"{c}_days" for c, _ in schema.dates)]
     # A suggested total never takes the name of a column the table already has (``run`` would refuse it).
@@ -98,10 +127,11 @@ def initial_config_text(input_file: Path) -> str:
                  "date_formats": {c: f for c, f in schema.dates if f}},
         "features": {"numeric": [*numeric, *derived], "categorical": list(schema.categorical),
                      "exclude": [c for c, _ in schema.ignored], "derived": derived, "roles": roles},
+        **({"report": {"currency": guess.symbol}} if guess else {}),
     }
     header = [f"# reportgen config for {input_file.name} ({table.rows_read:,} rows), written by `reportgen init`.",
               "# Values were inferred from the data; commented keys show their defaults.",
-              *(f"# ignored: {c}: {reason}" for c, reason in schema.ignored), ""]
+              *(f"# ignored: {c}: {reason}" for c, reason in schema.ignored), *_currency_note(guess), ""]
     body: list[str] = []
     for name, info in Config.model_fields.items():
         if name == "base_dir":
