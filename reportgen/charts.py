@@ -19,7 +19,7 @@ from reportgen.render.chartsvg import FAINT, INK, NEUTRAL, chart_spec, label_cha
 from reportgen.render.chartsvg import MEASURE_SCALE as MEASURE_SCALE  # re-exported: the charts' public names
 from reportgen.render.chartsvg import to_svg as to_svg
 from reportgen.render.chartsvg import warm_up as warm_up
-from reportgen.render.templating import num
+from reportgen.render.templating import num, typographic_minus
 from reportgen.result import AnalysisResult, MapPoint, Segment
 
 WIDTH = 540
@@ -33,7 +33,7 @@ _drawn: tuple[weakref.ref | None, dict[str, dict[str, Any]]] = (None, {})
 
 def _signed(z: float) -> str:
     text = f"{z:+.1f}"
-    return "0.0" if text in ("+0.0", "-0.0") else text
+    return "0.0" if text in ("+0.0", "-0.0") else typographic_minus(text)
 
 
 def _map_points(result: AnalysisResult) -> tuple[MapPoint, ...]:

@@ -19,7 +19,7 @@ MAX_FEATURES = 40  # bars in the drift chart; the table beside it lists every fe
 def _money(value: float, currency: str, sign: bool = False) -> str:
     # Same rule as the templates' ``money`` filter: cents only below 100.
     body = f"{abs(value):,.0f}" if abs(value) >= 100 else f"{abs(value):,.2f}"
-    prefix = "-" if value < 0 else "+" if sign and value > 0 else ""
+    prefix = "\u2212" if value < 0 else "+" if sign and value > 0 else ""
     return f"{prefix}{currency}{body}"
 
 

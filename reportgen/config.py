@@ -209,7 +209,9 @@ class ReportConfig(_Section):
     logo: str | None = Field(None, description="Logo image file for the cover (PNG, JPEG or SVG).")
     accent_color: str = Field("#1f5f8b", description="Accent colour (hex, e.g. #1f5f8b).")
     page_size: Literal["A4", "Letter"] = Field("A4", description="PDF page size.")
-    currency: str = Field("$", description="Currency symbol for monetary values.")
+    currency: str | None = Field(None, description="Currency symbol for monetary values; inferred from the data when "
+                                 "unset (a currency column, symbols in values or column names, the main country), "
+                                 "else $.")
     explorer_rows: int = Field(5000, ge=1, le=20_000, description="Most customers listed in the HTML report's "
                                "customer explorer; above it, a seeded sample from each segment.")
 

@@ -19,6 +19,7 @@ from reportgen.clean import CleaningLog, clean_values, clip_outliers, config_pro
 from reportgen.colnames import feature_labels, unit_kind
 from reportgen.columns import coded_categories, flags, id_column, leaks, near_duplicates, sentinels
 from reportgen.config import Config
+from reportgen.currency import infer_currency
 from reportgen.errors import ConfigError, DataError
 from reportgen.load import LoadedTable
 from reportgen.observed import observed_frame
@@ -99,6 +100,14 @@ def _dates_to_days(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...], conf
     return frame, names, reference
 
 
+def _date_range(frame: pd.DataFrame, dates: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
+    """Earliest and latest observed date over the customers' date columns, or None without dates."""
+    found = [(frame[c].min(), frame[c].max()) for c, _ in dates if c in frame and frame[c].notna().any()]
+    if not found:
+        return None
+    return min(f[0] for f in found).date().isoformat(), max(f[1] for f in found).date().isoformat()
+
+
 def _derive(frame: pd.DataFrame, derived: dict[str, str]) -> pd.DataFrame:
     """Evaluate derived features in order; every problem is reported together."""
     problems: list[str] = []
@@ -177,6 +186,7 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
     for text in derived.values():
         with contextlib.suppress(expressions.ExpressionError):  # reported with its key by _derive
             needs |= expressions.parse(text).names
+    currency = infer_currency(raw)  # before the schema turns "£12.50" text into numbers
     notes: dict[str, list[str]] = {}
     raw = _mask_sentinels(raw, config, log, notes)
     schema = infer_schema(raw, config.features, config.data.id_column, config.data.date_formats, needs, set(derived))
@@ -253,7 +263,8 @@ def prepare(table: LoadedTable, config: Config) -> PreparedData:
                                                          schema, numeric, categorical, roles, ignored, notes,
                                                          labels, units),
         numeric_features=tuple(numeric), categorical_features=tuple(categorical),
-        derived=tuple(derived.items()), actions=tuple(log.actions))
+        derived=tuple(derived.items()), actions=tuple(log.actions), date_range=_date_range(frame, schema.dates),
+        currency=(currency.code, currency.symbol, currency.evidence) if currency else None)
     observed = observed_frame(dated, frame.index, tuple(numeric), tuple(categorical), derived, config.cleaning)
     return PreparedData(features.reset_index(drop=True), ids, schema.id_column or "row", tuple(numeric),
                         tuple(categorical), roles, quality, reference.date().isoformat() if reference else None,

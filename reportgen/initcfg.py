@@ -12,10 +12,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from reportgen.config import Config, DataConfig, FeaturesConfig, TransactionsConfig
+from reportgen.currency import CurrencyGuess, infer_currency
 from reportgen.errors import ConfigError, DataError
 from reportgen.features import PreparedData, prepare
 from reportgen.load import LoadedTable, read_table
 from reportgen.logcolumns import LogColumns
+from reportgen.logsource import open_log
 from reportgen.roles import infer_roles, suggest_totals
 from reportgen.schema import infer_schema
 from reportgen.transactions import log_mapping, looks_like_log
@@ -67,23 +69,39 @@ def _log_config_text(input_file: Path, data: DataConfig) -> str | None:
     if not looks_like_log(input_file, data, transactions):
         return None
     mapping, reasons = log_mapping(input_file, data, transactions)
-    return _log_text(input_file.name, {"path": str(input_file)}, mapping, reasons)
+    return _log_text(input_file.name, {"path": str(input_file)}, mapping, reasons,
+                     _log_currency(input_file, data, mapping.country if mapping else None))
 
 
-def _log_text(name: str, where: dict[str, Any], mapping: LogColumns | None, reasons: list[str]) -> str:
+def _log_text(name: str, where: dict[str, Any], mapping: LogColumns | None, reasons: list[str],
+              guess: CurrencyGuess | None = None) -> str:
     values: dict[str, dict[str, Any]] = {
         "data": {**where, "input": "transactions"},
         "transactions": {k: v for k, v in vars(mapping).items() if v} if mapping else {},
     }
+    if guess:
+        values["report"] = {"currency": guess.symbol}
     header_lines = [f"# reportgen config for the transaction log {name}, written by `reportgen init`.",
                     "# Column roles were recognised from the header and first rows; commented keys show their "
-                    "defaults.", *(f"# {line}" for line in reasons), ""]
+                    "defaults.", *(f"# {line}" for line in reasons), *_currency_note(guess), ""]
     body: list[str] = []
     for name, info in Config.model_fields.items():
         if name in ("base_dir", "features", "cleaning"):
             continue
         body += [*_section(name, info.annotation, values.get(name, {})), ""]
     return "\n".join(header_lines + body)
+
+
+def _currency_note(guess: CurrencyGuess | None) -> list[str]:
+    return [f"# currency: {guess.code} ({guess.symbol.strip()}), inferred from {guess.evidence}"] if guess else []
+
+
+def _log_currency(path: Path, data: DataConfig, country: str | None) -> CurrencyGuess | None:
+    """The currency a log's country column suggests, from the first rows the log reader samples."""
+    if not country:
+        return None
+    sample = open_log(path, data, None, []).sample
+    return infer_currency(sample[[country]]) if country in sample else None
 
 
 def initial_config_text(input_file: Path) -> str:
@@ -118,6 +136,7 @@ def database_config_text(data: DataConfig) -> str:
 
 
 def _table_text(name: str, where: dict[str, Any], table: Any) -> str:
+    guess = infer_currency(table.frame)  # before the schema turns "£12.50" text into numbers
     schema = infer_schema(table.frame, FeaturesConfig())
     numeric = [*schema.numeric, *(f"{c}_days" for c, _ in schema.dates)]
     # A suggested total never takes the name of a column the table already has (``run`` would refuse it).
@@ -129,6 +148,7 @@ def _table_text(name: str, where: dict[str, Any], table: Any) -> str:
                  "date_formats": {c: f for c, f in schema.dates if f}},
         "features": {"numeric": [*numeric, *derived], "categorical": list(schema.categorical),
                      "exclude": [c for c, _ in schema.ignored], "derived": derived, "roles": roles},
+        **({"report": {"currency": guess.symbol}} if guess else {}),
     }
     ignored = list(schema.ignored)
     understood = _understood(table)
@@ -146,7 +166,7 @@ def _table_text(name: str, where: dict[str, Any], table: Any) -> str:
               "# Values were inferred from the data; commented keys show their defaults. Edit the roles and",
               "# labels below to override what was inferred.",
               *(f"# ignored: {c}: {reason}" for c, reason in ignored),
-              *(f"# inferred: {line}" for line in notes), ""]
+              *(f"# inferred: {line}" for line in notes), *_currency_note(guess), ""]
     body: list[str] = []
     for name, info in Config.model_fields.items():
         if name == "base_dir":

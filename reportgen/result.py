@@ -33,6 +33,7 @@ class ReportMeta:
     page_size: str
     currency: str
     logo: str | None = None
+    currency_source: str = ""  # where the currency came from: the configuration, the data (and how), or the default
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class DataQuality:
     categorical_features: tuple[str, ...]
     derived: tuple[tuple[str, str], ...]  # (name, expression)
     actions: tuple[CleaningAction, ...]
+    date_range: tuple[str, str] | None = None  # earliest and latest date in the date columns (YYYY-MM-DD)
+    currency: tuple[str, str, str] | None = None  # (ISO code, symbol, evidence) the data states, if it does
 
 
 @dataclass(frozen=True)

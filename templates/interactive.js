@@ -118,7 +118,8 @@
 
   function display(value, column) {
     if (value === null || value === undefined) return "\u2013";
-    return typeof value === "number" && column > 1 ? numberFormat.format(value) : String(value);
+    // Negative numbers get the report's minus sign (U+2212), as in the rest of the report.
+    return typeof value === "number" && column > 1 ? numberFormat.format(value).replace("-", "\u2212") : String(value);
   }
 
   // Same rules as segments.csv (reportgen/render/csvout.py safe_cell): numbers as written, text a spreadsheet

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="session")
 def datasets_dir() -> Path:
@@ -53,3 +55,25 @@ def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lines = (sample_data_dir() / "customers.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     path.write_text("".join(lines[:121]), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def reference_reports(datasets_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The three reports the accessibility checks read: the bundled sample, ``marketing_campaign.csv`` with its
+    example config and the ``online_retail.csv.gz`` log; report name → output folder (HTML and PDF)."""
+    from reportgen.config import load_config
+    from reportgen.pipeline import build_report
+    from reportgen.resources import sample_data_dir
+
+    root = tmp_path_factory.mktemp("reference")
+    cases = {
+        "sample": (sample_data_dir() / "reportgen.toml", {"segmentation.k": 5}),
+        "marketing": (REPO / "examples" / "marketing_campaign.toml",
+                      {"data.path": str(datasets_dir / "marketing_campaign.csv")}),
+        "retail": (None, {"data.path": str(datasets_dir / "online_retail.csv.gz"), "transactions.as_of": "2011-12-10"}),
+    }
+    folders = {}
+    for name, (path, settings) in cases.items():
+        settings |= {"output.dir": str(root / name), "output.formats": ["html", "pdf"]}
+        folders[name] = build_report(load_config(path, settings)).out_dir
+    return folders

@@ -313,3 +313,96 @@ def test_static_charts_without_javascript(browser: Browser, sample: Outcome) -> 
     assert "needs JavaScript" in page.inner_text("#explorer")
     assert opened.requests == []
     opened.page.context.close()
+
+
+# --- accessibility: axe-core's WCAG 2.1 A and AA rules, reflow, keyboard ----------------------------------------
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+REFERENCE = ("sample", "marketing", "retail")
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    """axe-core's script, as vendored (pinned) by the axe-playwright-python test dependency; never fetched."""
+    try:
+        from importlib.resources import files
+
+        return (files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+    except (ImportError, FileNotFoundError) as exc:  # pragma: no cover - depends on the environment
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"axe-core not installed ({exc}) (required when CI=true)")
+        pytest.skip(f"axe-core not installed: {exc}")
+
+
+def _open_at(browser: Browser, path: Path, width: int, scheme: str = "light") -> Page:
+    context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+    page.goto(path.resolve().as_uri())
+    page.wait_for_selector(READY, state="attached", timeout=20_000)
+    return page
+
+
+@pytest.mark.parametrize("width", [1400, 320])
+@pytest.mark.parametrize("report", REFERENCE)
+def test_axe_finds_no_wcag_violation(browser: Browser, reference_reports: dict[str, Path], axe_source: str,
+                                     report: str, width: int) -> None:
+    page = _open_at(browser, reference_reports[report] / "report.html", width, "dark" if width == 320 else "light")
+    try:
+        page.evaluate(axe_source)
+        results = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS)
+        assert results["testEngine"]["version"].startswith("4.")
+        assert len(results["passes"]) > 20  # the rules ran on real content
+        problems = [(v["id"], len(v["nodes"]), [n["target"] for n in v["nodes"][:3]]) for v in results["violations"]]
+        assert problems == [], problems
+        # Reflow (WCAG 1.4.10): nothing wider than the viewport; wide tables and charts scroll inside their card.
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+    finally:
+        page.context.close()
+
+
+def test_headings_captions_and_chart_descriptions(browser: Browser, reference_reports: dict[str, Path]) -> None:
+    page = _open_at(browser, reference_reports["sample"] / "report.html", 1400)
+    try:
+        assert page.locator("h1").count() == 1 and page.title().startswith(page.locator("h1").inner_text())
+        assert page.locator("table").count() == page.locator("table > caption").count() > 10
+        figures = page.locator("figure.chart")
+        for i in range(figures.count()):
+            name = figures.nth(i).get_attribute("data-chart")
+            label = page.evaluate("f => document.getElementById(f.getAttribute('aria-labelledby')).textContent",
+                                  figures.nth(i).element_handle())
+            description = page.evaluate("f => document.getElementById(f.getAttribute('aria-describedby'))"
+                                        ".textContent", figures.nth(i).element_handle())
+            assert label.strip() and description.strip().endswith("."), name
+            assert figures.nth(i).locator(".chart-body").get_attribute("aria-hidden") == "true", name
+        # The customer map's ~1,000 points are out of the accessibility tree; its summary names the segments' count.
+        snapshot = page.locator('figure[data-chart="map"]').aria_snapshot()
+        assert "Scatter plot of" in snapshot and len(snapshot.splitlines()) < 10, snapshot[:500]
+    finally:
+        page.context.close()
+
+
+def test_keyboard_skip_link_then_focus_and_explorer(browser: Browser, reference_reports: dict[str, Path]) -> None:
+    page = _open_at(browser, reference_reports["sample"] / "report.html", 1400)
+    try:
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to the report"
+        assert page.locator(".skip-link").first.is_visible()  # shown when focused
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.getAttribute('href')") == "#explorer"
+        page.keyboard.press("Enter")
+        assert page.evaluate("location.hash") == "#explorer"
+        total = _count(page)
+        page.focus("#focus-segment")
+        page.keyboard.press("ArrowDown")  # the segment focus is a native select: arrows change it
+        assert page.input_value("#focus-segment") == "0" and 0 < _count(page) < total
+        page.select_option("#focus-segment", "")
+        sort = page.locator("#explorer-table thead th").nth(0).locator("button")
+        sort.focus()
+        page.keyboard.press("Enter")
+        assert page.locator("#explorer-table thead th").nth(0).get_attribute("aria-sort") in ("ascending", "descending")
+        page.focus("#explorer-next")
+        page.keyboard.press("Enter")
+        assert "2" in page.inner_text("#explorer-page")
+    finally:
+        page.context.close()

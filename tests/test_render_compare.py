@@ -76,7 +76,7 @@ def test_drift_chart_skips_unmeasured_and_caps_features(result: AnalysisResult) 
 def test_section_advice_and_identities(result: AnalysisResult, soup: BeautifulSoup) -> None:
     section = soup.select_one("section#compare")
     assert section is not None
-    assert _words(section.h1.get_text()) == "What changed since 2026-Q2"
+    assert _words(section.h2.get_text()) == "What changed since 2026-Q2"
     advice = section.select_one(".advice.advice-retrain")
     assert "Retrain the segmentation model" in advice.get_text()
     assert all(reason in _words(advice.get_text()) for reason in result.comparison.advice.reasons)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
+from markupsafe import Markup
 
 from reportgen.charts import MEASURE_SCALE, build_charts, chart_specs
 from reportgen.errors import RenderError
@@ -77,9 +78,9 @@ def test_no_external_resources(page: tuple[str, BeautifulSoup]) -> None:
 def test_sections_metadata_and_names(result: AnalysisResult, page: tuple[str, BeautifulSoup]) -> None:
     soup = page[1]
     assert soup.html["lang"] == "en"
-    assert soup.title.get_text() == result.report.title
+    assert soup.title.get_text() == f"{result.report.title} — {result.report.company}, {result.report.period}"
     meta = {m.get("name"): m.get("content") for m in soup.find_all("meta") if m.get("name")}
-    assert meta["author"] == result.report.author
+    assert meta["author"] == (result.report.author or result.report.company)
     assert meta["generator"].startswith("reportgen ")
     assert meta["dcterms.created"] == "2026-11-22T09:30:00+00:00"
     for anchor in ("summary", "overview", "segments", "recommendations", "appendix"):
@@ -151,7 +152,12 @@ def test_filters() -> None:
     assert signed(1.2) == "+1.20σ" and signed(-0.004) == "0.00σ"
     assert times(1.43) == "1.4×"
     template = environment(None).from_string("{{ 1234.5|money }} {{ 12.3|money }} {{ -250|money }} {{ x|money }}")
-    assert template.render(currency="€", x=None) == "€1,234 €12.30 -€250 –"
+    assert template.render(currency="€", x=None) == "€1,234 €12.30 −€250 –"
+    # One minus sign (U+2212) in every figure and in the text the templates print; markup and dates are left alone.
+    assert num(-0.6) == "−0.60" and signed(-1.2) == "−1.20σ" and pct(-0.05) == "−5.0%" and int_fmt(-3) == "−3"
+    printed = environment(None).from_string("{{ text }} {{ markup }}").render(
+        text="spend -1.3σ below (-2) since 2012-07-30, rule win-back-1", markup=Markup('<path d="M-1,-2"/>'))
+    assert printed == 'spend −1.3σ below (−2) since 2012-07-30, rule win-back-1 <path d="M-1,-2"/>'
 
 
 def _report_data(soup: BeautifulSoup) -> dict:

@@ -21,6 +21,8 @@ from reportgen.config import Config, effective_config
 from reportgen.definitions import FIGURES
 from reportgen.logo import read_logo
 from reportgen.render import CHART_SCHEME, RenderContext
+from reportgen.render.chartalt import chart_descriptions
+from reportgen.render.cover import date_span, takeaway
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
 
@@ -77,7 +79,7 @@ def config_sections(config: dict[str, Any], defaults: dict[str, Any] | None = No
     """
     defaults = defaults or {}
     # TOML has no null: a None was never written in a config file, whatever the section.
-    lines = [(key, _toml_value(value), value is None or (key in defaults and defaults[key] == value))
+    lines = [(key, Markup.escape(_toml_value(value)), value is None or (key in defaults and defaults[key] == value))
              for key, value in config.items() if not (isinstance(value, dict) and value)]
     sections = [(prefix, lines, all(default for *_, default in lines))] if lines else []
     for key, value in config.items():
@@ -88,15 +90,16 @@ def config_sections(config: dict[str, Any], defaults: dict[str, Any] | None = No
     return sections
 
 
-def chart_markup(name: str, charts: Mapping[str, str], medium: str) -> Markup:
+def chart_markup(name: str, charts: Mapping[str, str], medium: str, alt: str = "") -> Markup:
     """Chart ``name`` for the page: inline SVG in HTML, an image in the PDF.
 
     The PDF refers to the chart as ``chart:<name>``, and :mod:`reportgen.render.pdfimages` takes it from
     ``charts`` only when the page that shows it is laid out, so the page can be parsed, styled and partly laid out
     while the charts are still being drawn; the PDF then shows the chart's PDF drawing, the same vector graphic.
+    ``alt`` (the chart's one-sentence description) becomes the PDF figure's alternative text.
     """
     if medium == "pdf":
-        return Markup('<img class="chart-svg" alt="" src="{}">').format(f"{CHART_SCHEME}:{name}")
+        return Markup('<img class="chart-svg" alt="{}" src="{}">').format(alt, f"{CHART_SCHEME}:{name}")
     return Markup(charts[name])
 
 
@@ -143,6 +146,7 @@ def _compare_view(result: AnalysisResult) -> dict[str, Any] | None:
 def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> dict[str, Any]:
     """The template context for one medium (``"html"`` or ``"pdf"``)."""
     segments = [_segment_view(s) for s in result.segments]
+    alts = chart_descriptions(result)
     return {
         "result": result, "report": result.report, "run": result.run, "data": result.data, "k": result.k_selection,
         "medium": medium,
@@ -152,7 +156,9 @@ def build_context(result: AnalysisResult, ctx: RenderContext, medium: str) -> di
         "accent": safe_color(result.report.accent_color, DEFAULT_ACCENT),
         "page_size": "Letter" if result.report.page_size.lower() == "letter" else "A4",
         "logo": logo_data_uri(result.report.logo),
-        "charts": {name: chart_markup(name, ctx.charts, medium) for name in ctx.charts},
+        "charts": {name: chart_markup(name, ctx.charts, medium, alts.get(name, "")) for name in ctx.charts},
+        "alts": alts,
+        "cover": {"takeaway": takeaway(result), "dates": date_span(result)},
         "notes": dict(ctx.chart_notes),
         "segments": segments,
         "labels": result.label_map,

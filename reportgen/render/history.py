@@ -131,7 +131,8 @@ def _context(history: History, medium: str, charts: tuple[dict[str, str], dict[s
         "accent": _accent(history), "page_size": "Letter" if last.page_size.lower() == "letter" else "A4",
         "history": history, "first": first, "last": last, "names": list(colors.items()),
         "periods": [_period_view(label, run, colors) for label, run in zip(labels, history.runs, strict=True)],
-        "charts": {name: chart_markup(name, charts[0], medium) for name in charts[0]}, "notes": charts[1],
+        "charts": {name: chart_markup(name, charts[0], medium, charts[1].get(name, f"Chart of {name} by period."))
+                   for name in charts[0]}, "notes": charts[1],
     }
 
 

@@ -21,6 +21,8 @@ from reportgen.resources import templates_dir
 from reportgen.result import AnalysisResult, CustomerTable
 
 FILENAME = "report.pdf"
+# Tagged PDF (structure tree, MarkInfo, /Lang, title shown) declaring PDF/UA-1; each chart is a Figure with /Alt.
+PDF_VARIANT = "pdf/ua-1"
 logger = logging.getLogger(__name__)
 
 
@@ -121,7 +123,8 @@ def write_pdf(page: str, path: Path, template_dir: Path | None, what: str,
     try:
         with _collector_paused():
             weasyprint.HTML(string=page, base_url=str(template_dir or templates_dir()),
-                            url_fetcher=LocalOnlyFetcher(folders, charts, drawings)).write_pdf(path)
+                            url_fetcher=LocalOnlyFetcher(folders, charts, drawings)).write_pdf(
+                path, pdf_variant=PDF_VARIANT, custom_metadata=True)
     except ReportgenError:  # a chart that could not be drawn or converted names itself
         raise
     except FatalURLFetchingError as exc:

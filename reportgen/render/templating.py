@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 from collections.abc import Callable
 from functools import lru_cache
@@ -22,6 +23,18 @@ from reportgen.resources import templates_dir
 from reportgen.sandbox import TEMPLATE_LIMITS, BudgetedSandbox, BudgetError, budget, render
 
 MISSING = "–"
+MINUS = "\u2212"  # the one minus sign of the reports, in text as on the charts' axes
+_HYPHEN_MINUS = re.compile(r"(?<![\w.\-])-(?=\.?\d)")  # a hyphen starting a number ("-0.6", "(-2"), not "2012-07"
+
+
+def typographic_minus(text: str) -> str:
+    """``text`` with every negative number's hyphen-minus written as the minus sign (U+2212)."""
+    return _HYPHEN_MINUS.sub(MINUS, text) if "-" in text else text
+
+
+def _finalize(value: Any) -> Any:
+    """Every plain string a template prints gets the minus sign; markup (charts, scripts, styles) is left as is."""
+    return typographic_minus(value) if type(value) is str else value
 
 
 def _number(value: Any) -> float | None:
@@ -42,24 +55,26 @@ def num(value: Any) -> str:
         return MISSING if value is None or isinstance(value, float) else str(value)
     size = abs(number)
     if number.is_integer() or size >= 100:
-        return f"{number:,.0f}"
-    if size >= 10:
-        return f"{number:,.1f}"
-    if size >= 0.01 or size == 0:
-        return f"{number:.2f}"
-    return f"{number:.2g}"
+        text = f"{number:,.0f}"
+    elif size >= 10:
+        text = f"{number:,.1f}"
+    elif size >= 0.01 or size == 0:
+        text = f"{number:.2f}"
+    else:
+        text = f"{number:.2g}"
+    return typographic_minus(text)
 
 
 def int_fmt(value: Any) -> str:
     """Whole number with thousands separators."""
     number = _number(value)
-    return MISSING if number is None else f"{round(number):,}"
+    return MISSING if number is None else typographic_minus(f"{round(number):,}")
 
 
 def pct(value: Any, digits: int = 1) -> str:
     """Share as a percentage: ``0.1234 → 12.3%``."""
     number = _number(value)
-    return MISSING if number is None else f"{number * 100:.{digits}f}%"
+    return MISSING if number is None else typographic_minus(f"{number * 100:.{digits}f}%")
 
 
 @jinja2.pass_context
@@ -70,7 +85,7 @@ def money(context: jinja2.runtime.Context, value: Any) -> str:
         return MISSING
     symbol = context.get("currency", "$")
     body = f"{abs(number):,.0f}" if abs(number) >= 100 else f"{abs(number):,.2f}"
-    return f"{'-' if number < 0 else ''}{symbol}{body}"
+    return f"{MINUS if number < 0 else ''}{symbol}{body}"
 
 
 def signed(value: Any) -> str:
@@ -78,13 +93,13 @@ def signed(value: Any) -> str:
     number = _number(value)
     if number is None:
         return MISSING
-    return "0.00σ" if round(number, 2) == 0 else f"{number:+.2f}σ"
+    return "0.00σ" if round(number, 2) == 0 else typographic_minus(f"{number:+.2f}σ")
 
 
 def times(value: Any) -> str:
     """A ratio such as a lift: ``1.43 → 1.4×``."""
     number = _number(value)
-    return MISSING if number is None else f"{number:.1f}×"
+    return MISSING if number is None else typographic_minus(f"{number:.1f}×")
 
 
 FILTERS = {"num": num, "int_fmt": int_fmt, "pct": pct, "money": money, "signed": signed, "times": times}
@@ -161,6 +176,7 @@ def environment(template_dir: Path | None = None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_finalize,
     )
     env.filters.update(FILTERS)
     return env
