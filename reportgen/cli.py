@@ -141,6 +141,9 @@ def main() -> None:
               help="With --baseline: assign customers with the baseline's model instead of refitting.")
 @click.option("--write-to", help="Database URL the segments are written back to (tables segments, "
               "segment_summary).")
+@click.option("--engine", type=click.Choice(["local", "spark"]),
+              help="Where the computing runs: this process (default) or Apache Spark.")
+@click.option("--spark-master", help="With --engine spark: local[*] (default), a cluster URL or sc://host:15002.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Print stage timings and the SQL sent to a database.")
 @_fail_cleanly
@@ -148,7 +151,8 @@ def run(input_file: str | None, config_path: str | None, table: str | None, quer
         write_to: str | None, output: str | None, period: str | None,
         title: str | None, k: int | str | None, seed: int | None, formats: list[str] | None,
         template_dir: str | None, input_kind: str | None, as_of: str | None, window: str | None,
-        baseline: str | None, reuse_model: bool | None, quiet: bool, verbose: bool) -> None:
+        baseline: str | None, reuse_model: bool | None, engine: str | None, spark_master: str | None,
+        quiet: bool, verbose: bool) -> None:
     """Segment customers and write the report (PDF, HTML, summary.json, segments.csv, model.json).
 
     \b
@@ -160,6 +164,7 @@ def run(input_file: str | None, config_path: str | None, table: str | None, quer
       reportgen run nov.csv -o runs/2026-11 --period 2026-11 --baseline runs/2026-10
       reportgen run postgresql://db.example/shop --table customers --period 2026-10 \\
           --write-to postgresql://db.example/crm
+      reportgen run customers.parquet --engine spark --spark-master 'local[4]'
     """
     if verbose:
         _log_sql()
@@ -168,7 +173,8 @@ def run(input_file: str | None, config_path: str | None, table: str | None, quer
                  "segmentation.k": k, "segmentation.seed": seed, "output.formats": formats,
                  "output.template_dir": _absolute(template_dir), "data.input": input_kind,
                  "transactions.as_of": as_of, "transactions.window": window,
-                 "comparison.baseline": _absolute(baseline), "comparison.reuse_model": reuse_model}
+                 "comparison.baseline": _absolute(baseline), "comparison.reuse_model": reuse_model,
+                 "engine": engine, "spark.master": spark_master}
     config = _settings(config_path, input_file, overrides)
     from reportgen.render.limits import check_address_space
     from reportgen.render.worker import prestart

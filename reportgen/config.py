@@ -266,7 +266,27 @@ class OutputConfig(_Section):
     summary_table: str = Field("segment_summary", description="Table of one row per segment and period written back.")
 
 
+class SparkConfig(_Section):
+    master: str = Field("local[*]", description="Spark master with engine = 'spark': local[N], a cluster URL "
+                        "(spark://…, yarn, k8s://…) or Spark Connect (sc://host:15002).")
+    conf: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Spark settings passed through, e.g. {'spark.driver.memory' = '4g'}.")
+    format: Literal["auto", "parquet", "csv"] = Field(
+        "auto", description="Format of data.path (a file or a folder of files); from the file names when auto.")
+    table: str | None = Field(None, description="Table of the Spark catalogue to read instead of data.path.")
+    query: str | None = Field(None, description="Spark SQL SELECT to read instead of data.path.")
+    segments: str | None = Field(None, description="Where Spark writes the segments (Parquet, partitioned by "
+                                 "period); segments.parquet in the output folder when unset.")
+    plan_rows: int = Field(20_000, ge=1000, description="Customers sampled to the driver to infer columns, roles "
+                           "and the cleaning plan (every statistic is then computed in Spark).")
+    compare_rows: int = Field(200_000, ge=1000, description="Customers sampled to the driver for the comparison "
+                              "with a baseline and the HTML explorer.")
+    max_iter: int = Field(300, ge=1, description="Most Lloyd iterations of the fit on every customer.")
+
+
 class Config(_Section):
+    engine: Literal["local", "spark"] = Field(
+        "local", description="Where the computing runs: this process (local) or Apache Spark (the spark section).")
     data: DataConfig = Field(default_factory=DataConfig, description="Input file and how to read it.")
     transactions: TransactionsConfig = Field(
         default_factory=TransactionsConfig, description="Reading a transaction log into customer features.")
@@ -278,6 +298,7 @@ class Config(_Section):
     comparison: ComparisonConfig = Field(
         default_factory=ComparisonConfig, description="Comparing with a previous run (monthly briefs).")
     output: OutputConfig = Field(default_factory=OutputConfig, description="Where and what to write.")
+    spark: SparkConfig = Field(default_factory=SparkConfig, description="The Spark engine (engine = 'spark').")
     base_dir: str = Field(".", exclude=True, description="Folder relative paths are resolved against.")
 
     def resolve(self, path: str | None) -> Path | None:
@@ -406,6 +427,9 @@ def effective_config(config: Config) -> dict[str, Any]:
     summary wherever it is written, and no local paths travel with a report.
     """
     plain = config.model_dump(mode="json", exclude={"base_dir"})
+    if config.engine == "local":  # the local engine's summary stays as it was before the Spark engine existed
+        plain.pop("engine")
+        plain.pop("spark")
     plain["output"].pop("dir", None)
     for section, key in (("data", "path"), ("output", "template_dir"), ("rules", "file"), ("report", "logo"),
                          ("comparison", "baseline"), ("transactions", "rfm_groups")):

@@ -86,7 +86,7 @@ def _log_text(name: str, where: dict[str, Any], mapping: LogColumns | None, reas
                     "defaults.", *(f"# {line}" for line in reasons), *_currency_note(guess), ""]
     body: list[str] = []
     for name, info in Config.model_fields.items():
-        if name in ("base_dir", "features", "cleaning"):
+        if name in ("base_dir", "features", "cleaning", "engine", "spark"):
             continue
         body += [*_section(name, info.annotation, values.get(name, {})), ""]
     return "\n".join(header_lines + body)
@@ -169,7 +169,7 @@ def _table_text(name: str, where: dict[str, Any], table: Any) -> str:
               *(f"# inferred: {line}" for line in notes), *_currency_note(guess), ""]
     body: list[str] = []
     for name, info in Config.model_fields.items():
-        if name == "base_dir":
+        if name in ("base_dir", "engine", "spark"):
             continue
         body += [*_section(name, info.annotation, values.get(name, {})), ""]
     return "\n".join(header + body)

@@ -70,6 +70,9 @@ class Analysis:
     model: dict
     measure_reference: _Once = field(repr=False)  # computed when written, off the critical path
     timings: dict[str, float] = field(default_factory=dict)
+    # Writes the per-customer files into the staging folder instead of the CSV renderer (the Spark engine keeps
+    # the customers in Spark); returns the paths written.
+    write_rows: Callable[[Path], list[Path]] | None = field(default=None, repr=False)
 
     @property
     def reference(self) -> dict:
@@ -134,8 +137,26 @@ def _colors(k: int, carried: dict[int, str]) -> dict[int, str]:
 def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
                         extra: dict[int, dict[str, float | str]], carried: Carried | None, prepared: PreparedData,
                         labels: np.ndarray) -> tuple[tuple[Segment, ...], tuple, tuple, dict]:
+    masks = target_masks(prepared.frame, prepared.roles, labels)
+    return name_and_recommend(profiles, config, extra, carried, prepared.labels, prepared.units,
+                              {key: int(mask.sum()) for key, mask in masks.items()},
+                              lambda recs, targets: rank(recs, masks, labels, prepared.value, targets))
+
+
+Sizer = Callable[[list, dict[str, str | None]], tuple[tuple, dict]]
+
+
+def name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
+                       extra: dict[int, dict[str, float | str]], carried: Carried | None,
+                       feature_labels: dict[str, str], units: dict[str, str],
+                       audience_counts: dict[tuple[int, str], int],
+                       size: Sizer) -> tuple[tuple[Segment, ...], tuple, tuple, dict]:
+    """Name the profiled segments and recommend actions, whichever engine computed the profiles.
+
+    ``audience_counts`` holds the customers of every (segment, target) audience; ``size`` sizes, values and ranks
+    the recommendations as :func:`reportgen.stakes.rank` does (returning them and the audience rows by file).
+    """
     k, currency = len(profiles), config.report.currency
-    feature_labels, units = prepared.labels, prepared.units
     metrics = [SegmentMetrics(p.id, "", segment_metrics(p, k) | role_texts(p, units, currency, feature_labels)
                               | extra.get(p.id, {}), tuple(t.text for t in p.traits)) for p in profiles]
     configured = {int(key): value for key, value in config.segmentation.names.items() if key.isdigit()}
@@ -156,11 +177,8 @@ def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
     colors = _colors(k, carried.colors if carried else {})
     named = [SegmentMetrics(m.segment_id, names[m.segment_id][0], m.metrics, m.traits) for m in metrics]
     rulebook = load_rulebook(config.resolve(config.rules.file), config.rules.mode)
-    masks = target_masks(prepared.frame, prepared.roles, labels)
-    recommendations, not_applicable = recommend(rulebook, named, currency,
-                                                {key: int(mask.sum()) for key, mask in masks.items()})
-    ordered, audiences = rank(recommendations, masks, labels, prepared.value,
-                              {r.id: r.target for r in rulebook.rules})
+    recommendations, not_applicable = recommend(rulebook, named, currency, audience_counts)
+    ordered, audiences = size(recommendations, {r.id: r.target for r in rulebook.rules})
     segments = tuple(
         Segment(id=p.id, name=names[p.id][0], name_reason=names[p.id][1], color=colors[p.id],
                 size=p.size, share=p.share, value_share=p.value_share, silhouette=p.silhouette, stats=p.stats,
@@ -325,7 +343,12 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
     visual = tuple(f for f in dict.fromkeys(config.output.formats) if f in VISUAL)
     worker = claim(visual) if parallel and visual else None
     try:
-        analysis = analyse(config, progress)
+        if config.engine == "spark":
+            from reportgen.spark.engine import analyse_spark
+
+            analysis = analyse_spark(config, progress)
+        else:
+            analysis = analyse(config, progress)
         paths, timings = _render_all(config, analysis, out_dir, worker, progress)
     except MemoryError:
         raise out_of_memory(config.resolve(config.data.path)) from None
@@ -346,7 +369,7 @@ def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: Rende
     stages = _Stages(progress)
     stages.timings.update(analysis.timings)
     formats = list(dict.fromkeys(config.output.formats))
-    here = [f for f in formats if worker is None or f not in VISUAL]
+    here = [f for f in formats if (worker is None or f not in VISUAL) and not (f == "csv" and analysis.write_rows)]
     ctx = RenderContext(generated_at=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
                         template_dir=config.resolve(config.output.template_dir))
     if set(VISUAL) & set(here):
@@ -364,6 +387,8 @@ def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: Rende
                 with stages.stage(fmt):
                     written += renderer(fmt)(analysis.result, analysis.customers, ctx, stage)
             with stages.stage("write"):
+                if analysis.write_rows is not None:
+                    written += analysis.write_rows(stage)
                 for name, data in (("model.json", analysis.model), ("reference.json", analysis.reference)):
                     (stage / name).write_text(dumps(data), encoding="utf-8")
                     written.append(stage / name)

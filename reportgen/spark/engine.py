@@ -1,0 +1,304 @@
+"""The computing half of a run on Spark, returning the local engine's ``Analysis``.
+
+Where each part runs:
+
+- Spark: reading the input, aggregating a transaction log, every cleaning statistic and row change, scaling
+  statistics and levels, the Lloyd iterations of the chosen K over every customer, the assignment, profiles,
+  value shares, audiences and their value, and writing the segments (Parquet, partitioned by period).
+- The driver (samples and aggregates only): the cleaning plan inferred on ``spark.plan_rows`` sampled rows, the
+  K search on ``segmentation.search_sample`` customers (scikit-learn, as the local engine), silhouettes on
+  ``segmentation.sample_size``, the map, and the comparison with a baseline, RFM scores, the drift reference and the
+  HTML explorer on ``spark.compare_rows`` customers.
+
+Samples are the rows at the positions :func:`reportgen.kselect.sample_rows` draws, in input order, so a table
+smaller than a sample is seen whole and gives the local engine's numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from reportgen import __version__
+from reportgen.baseline import load_baseline
+from reportgen.compare import check_compatible, compare, identities
+from reportgen.config import Config, effective_config
+from reportgen.drift import reference_stats
+from reportgen.errors import ConfigError, DataError
+from reportgen.features import prepare
+from reportgen.highlights import highlights
+from reportgen.kselect import sample_rows
+from reportgen.load import LoadedTable
+from reportgen.modelio import model_digest
+from reportgen.pipeline import Analysis, name_and_recommend
+from reportgen.plain import plain_traits
+from reportgen.profile import MAP_POINTS, segment_map, segment_silhouettes
+from reportgen.provenance import library_versions
+from reportgen.result import FORMAT_VERSION, AnalysisResult, CustomerTable, ReportMeta, RunInfo
+from reportgen.spark import model as sm
+from reportgen.spark.audiences import audience_sizes
+from reportgen.spark.prepare import (
+    ID,
+    MID,
+    SparkPrepared,
+    category_name,
+    numeric_name,
+    observed_category_name,
+    observed_name,
+    prepare_spark,
+)
+from reportgen.spark.read import SparkInput, read_input, sample_frame
+from reportgen.spark.session import start
+from reportgen.spark.write import segment_writer
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+Progress = Callable[[str], None]
+
+
+class _Stages:
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress, self.timings = progress, {}
+
+    def __call__(self, name: str) -> _Stages:
+        self.name = name
+        return self
+
+    def __enter__(self) -> None:
+        if self.progress:
+            self.progress(self.name)
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.timings[self.name] = self.timings.get(self.name, 0.0) + time.perf_counter() - self.start
+
+
+@dataclasses.dataclass(frozen=True)
+class _Customers:
+    """One row per customer in Spark, with what the report says about the input."""
+
+    frame: DataFrame
+    rows: int
+    config: Config
+    name: str
+    sha256: str
+    kind: str  # customers | transactions
+    log: Any = None  # LogSummary
+    log_scaled: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _customers(session: Any, config: Config) -> _Customers:
+    from reportgen.spark.logs import aggregate_spark, is_log
+
+    source = read_input(session, config, typed=False)
+    if is_log(source, config):
+        return aggregate_spark(session, source, config)
+    if source.kind == "csv":
+        source = read_input(session, config, typed=True)
+    rows = source.frame.count()
+    return _Customers(source.frame, rows, config, source.name, source.sha256, "customers")
+
+
+def _log_features(configured: list[str] | None, numeric: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
+    if configured is None:
+        return tuple(c for c in default if c in numeric)
+    unknown = [c for c in configured if c not in numeric]
+    if unknown:
+        raise ConfigError([f"Config value 'segmentation.log_features': {c!r} is not a numeric feature "
+                           f"(numeric features: {', '.join(numeric)})" for c in unknown])
+    return tuple(configured)
+
+
+def _with_currency(config: Config, quality: Any) -> tuple[Config, str]:
+    if config.report.currency is not None:
+        return config, "set in the configuration"
+    symbol, source = (quality.currency[1], f"from {quality.currency[2]}") if quality.currency else ("$", "the default")
+    return config.model_copy(update={"report": config.report.model_copy(update={"currency": symbol})}), source
+
+
+def _sample(frame: DataFrame, n: int, size: int, seed: int, columns: list[str]) -> pd.DataFrame:
+    return sm.take_rows(frame, sample_rows(n, size, seed), columns)
+
+
+def _named(sample: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[str, ...],
+           observed: bool) -> pd.DataFrame:
+    """A pulled sample's model (or observed) columns under their feature names, as the local frames hold them."""
+    num = observed_name if observed else numeric_name
+    cat = observed_category_name if observed else category_name
+    frame = pd.DataFrame({c: sample[num(j)].to_numpy(dtype=np.float64, na_value=np.nan) for j, c in enumerate(numeric)})
+    for j, column in enumerate(categorical):
+        frame[column] = sample[cat(j)].astype("string").reset_index(drop=True)
+    return frame
+
+
+def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
+    """The computing half of a run on Spark (``engine = "spark"``): the same result as :func:`analyse`.
+
+    Raises
+    ------
+    reportgen.spark.session.SparkError
+        Spark missing, Java missing, the master unreachable.
+    DataError, ConfigError
+        A missing path, columns the config names that the input lacks, nothing left after cleaning.
+    """
+    from reportgen.userfiles import check_user_files
+
+    stages = _Stages(progress)
+    check_user_files(config)
+    with stages("spark"):
+        session = start(config.spark)
+    with stages("load"):
+        customers = _customers(session, config)
+    config, seg_cfg = customers.config, customers.config.segmentation
+    with stages("clean"):
+        sample = sample_frame(customers.frame, customers.rows, config.spark.plan_rows, seg_cfg.seed)
+        table = LoadedTable(sample, Path(customers.name), customers.sha256, len(sample), customers.notes)
+        plan = prepare(table, config)  # what is inferred from values, on the sample
+        prepared: SparkPrepared = prepare_spark(customers.frame, plan, sample, config, customers.name, customers.rows)
+        config, currency_source = _with_currency(config, prepared.plan.quality)
+    plan = prepared.plan
+    numeric, categorical, n = plan.numeric, plan.categorical, prepared.rows
+    baseline = None
+    if config.comparison.baseline:
+        with stages("baseline"):
+            if config.comparison.reuse_model:
+                raise ConfigError("Config value 'comparison.reuse_model': not available with engine = 'spark' yet "
+                                  "(compare by refitting) but received True")
+            baseline = load_baseline(config.resolve(config.comparison.baseline))
+            check_compatible(baseline, numeric, categorical)
+    with stages("features"):
+        frame = prepared.frame
+        if any(c.label == "duplicate customer id" for c in plan.quality.exclusions):
+            frame = frame.orderBy(MID)  # the first row of each id kept, in input order again
+        frame = sm.numbered(frame)
+        log_features = _log_features(seg_cfg.log_features, numeric, customers.log_scaled)
+        spark_model = sm.fit_scaling(frame, numeric, categorical, seg_cfg, log_features, n)
+        encoded = frame.withColumns({sm.space_name(i): c for i, c in enumerate(spark_model.encoded())})
+        width = len(spark_model.encoded())
+        search = _sample(encoded, n, seg_cfg.search_sample, seg_cfg.seed, [sm.space_name(i) for i in range(width)])
+        matrix = search.to_numpy(dtype=np.float64)
+        spark_model, pca = sm.fit_pca(spark_model, matrix, seg_cfg)
+        if pca is not None:
+            matrix = pca.transform(matrix)
+        space = sm.with_space(frame, spark_model)
+    with stages("k search"):
+        from reportgen.kselect import select_k
+
+        selection, models = select_k(matrix, seg_cfg, n, pca.n_components_ if pca else None,
+                                     float(pca.explained_variance_ratio_.sum()) if pca else None)
+        selection = dataclasses.replace(selection, log_features=log_features)
+    with stages("fit"):
+        init = models[selection.chosen_k].cluster_centers_
+        # The search sample is every customer when there are few: its fit is the fit, as in the local engine.
+        centers = init if len(matrix) == n else sm.lloyd(space, init, config.spark.max_iter, 1e-4)[0]
+        centroids, sizes, inertia = sm.ordered(space, centers)
+        assigned = sm.assigned(space, centroids)
+        from pyspark import StorageLevel
+
+        assigned = assigned.persist(StorageLevel.MEMORY_AND_DISK)
+        frame.unpersist()
+        spark_model = dataclasses.replace(spark_model, centroids=centroids)
+    k = len(centroids)
+    space_columns = [sm.space_name(i) for i in range(spark_model.width)]
+    with stages("profile"):
+        rows = _sample(assigned, n, seg_cfg.sample_size, seg_cfg.seed, [*space_columns, sm.LABEL])
+        silhouettes = segment_silhouettes(rows[space_columns].to_numpy(dtype=np.float64),
+                                          rows[sm.LABEL].to_numpy(dtype=np.int64), k, np.arange(len(rows)))
+        profiles = _profiles(assigned, k, plan, silhouettes, n, config)
+        points = _sample(assigned, n, MAP_POINTS, seg_cfg.seed, [*space_columns, sm.LABEL])
+        projected = segment_map(points[space_columns].to_numpy(dtype=np.float64),
+                                points[sm.LABEL].to_numpy(dtype=np.int64), seg_cfg.seed)
+        projected = dataclasses.replace(projected, total_customers=n)
+        columns = [ID, sm.LABEL, sm.DISTANCE, *(numeric_name(j) for j in range(len(numeric))),
+                   *(category_name(j) for j in range(len(categorical))),
+                   *(observed_name(j) for j in range(len(numeric))),
+                   *(observed_category_name(j) for j in range(len(categorical)))]
+        picked = _sample(assigned, n, config.spark.compare_rows, seg_cfg.seed, columns)
+        model_s, reported_s = (_named(picked, numeric, categorical, observed) for observed in (False, True))
+        ids_s = picked[ID].to_numpy(dtype=object)
+        labels_s = picked[sm.LABEL].to_numpy(dtype=np.int64)
+        distances_s = picked[sm.DISTANCE].to_numpy(dtype=np.float64)
+        rfm, rfm_metrics = _rfm(customers, ids_s, labels_s, config)
+    carried = None
+    if baseline is not None:
+        with stages("baseline"):
+            carried = identities(baseline, model_s, labels_s, config.comparison, ids_s)
+    with stages("name & recommend"):
+        counts, sizer, audiences = audience_sizes(assigned, k, plan.roles, numeric, n)
+        segments, recommendations, not_applicable, _ = name_and_recommend(
+            profiles, config, rfm_metrics, carried, plan.labels, plan.units, counts, sizer)
+    comparison = None
+    if baseline is not None and carried is not None:
+        with stages("compare"):
+            comparison = compare(baseline, carried, "refit", model_s, ids_s, labels_s, segments,
+                                 plan.roles.get("monetary"), config.comparison, reported_s,
+                                 customers.log.history_warning if customers.log else None)
+    names = [s.name for s in segments]
+    model = spark_model.as_dict(names, seg_cfg.seed)
+    report = config.report
+    result = AnalysisResult(
+        format_version=FORMAT_VERSION,
+        report=ReportMeta(report.title, report.company, report.period, report.author, report.accent_color,
+                          report.page_size, report.currency, str(config.resolve(report.logo)) if report.logo else None,
+                          currency_source),
+        run=RunInfo(__version__, customers.name, customers.sha256, customers.kind, seg_cfg.seed,
+                    library_versions(), effective_config(config), model_digest(model)),
+        data=plan.quality, roles=tuple(plan.roles.items()), k_selection=selection, segments=segments,
+        recommendations=recommendations,
+        highlights=highlights(segments, plan.quality, selection, recommendations, customers.log, report.currency),
+        segment_map=projected, value_column=plan.roles.get("monetary"), rules_not_applicable=not_applicable,
+        transactions=customers.log, rfm=rfm, comparison=comparison, labels=tuple(plan.labels.items()),
+        units=tuple(plan.units.items()), value_unit=plan.units.get(plan.roles.get("monetary", ""), ""))
+    from reportgen.render.explorer import key_features
+    from reportgen.render.explorer import sample_rows as explorer_rows
+
+    shown = explorer_rows(labels_s, report.explorer_rows, seg_cfg.seed)
+    table_s = CustomerTable(ids_s[shown], labels_s[shown], distances_s[shown], tuple(names), plan.id_name, {},
+                            {c: v[shown] for c, v in key_features(reported_s, plan.roles, segments).items()},
+                            total=n)
+    reference = functools.cache(lambda: reference_stats(reported_s, numeric, categorical, prepared.fences,
+                                                        prepared.fills))
+    writer = segment_writer(assigned, config, plan.id_name, names, recommendations, audiences)
+    return Analysis(result, table_s, model, reference, stages.timings, writer)
+
+
+def _profiles(assigned: DataFrame, k: int, plan: Any, silhouettes: np.ndarray, n: int, config: Config) -> tuple:
+    from reportgen.spark.profile import profile_spark
+
+    profiles = profile_spark(assigned, k, plan.numeric, plan.categorical, plan.roles, silhouettes, n)
+    return tuple(dataclasses.replace(p, traits=plain_traits(p, plan.labels, plan.units, config.report.currency))
+                 for p in profiles)
+
+
+def _rfm(customers: _Customers, ids: np.ndarray, labels: np.ndarray, config: Config) -> tuple[Any, dict]:
+    """RFM groups of a transaction log's customers, scored on the compared sample (every customer when few)."""
+    if customers.kind != "transactions":
+        return None, {}
+    from reportgen.rfm import load_rfm_groups, rfm_scores, segment_rfm_metrics
+    from reportgen.rfmreport import aligned_scores, rfm_summary
+    from reportgen.spark.read import to_pandas
+    from reportgen.transactions import ID_COLUMN
+
+    from pyspark.sql import functions as F
+
+    groups = load_rfm_groups(config.resolve(config.transactions.rfm_groups))
+    wanted = customers.frame.where(F.col(ID_COLUMN).isin([str(i) for i in ids])) if len(ids) < customers.rows \
+        else customers.frame
+    table = to_pandas(wanted.select(ID_COLUMN, "recency_days", "frequency", "monetary").orderBy(ID_COLUMN))
+    if table.empty:
+        raise DataError(f"{customers.name}: no customers to score")
+    scores = rfm_scores(table, ID_COLUMN, groups).set_index(ID_COLUMN)[["r_score", "f_score", "m_score", "rfm_group"]]
+    scores = aligned_scores(scores, ids)
+    return rfm_summary(scores, labels, groups), segment_rfm_metrics(scores, labels, groups)
+
+
+__all__ = ["SparkInput", "analyse_spark"]

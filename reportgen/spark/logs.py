@@ -1,0 +1,262 @@
+"""A transaction log aggregated per customer in Spark, with the local rules and reconciliation.
+
+The SQL is the DuckDB SQL of :mod:`reportgen.logsql` (typed lines, per-customer features), translated to Spark SQL
+by sqlglot; the few DuckDB functions without a Spark twin of the same name are rewritten on the syntax tree
+(``suffix``, ``TRY_STRPTIME``, ``first(… ORDER BY …)``, ``hash``, back-references in ``regexp_replace``,
+``date_diff``). Lines are classified by the first rule that excludes them, exactly as
+:mod:`reportgen.logaggregate` does, so raw rows − exclusions = lines used.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reportgen.config import Config
+from reportgen.errors import ConfigError, DataError
+from reportgen.logaggregate import short_history
+from reportgen.logcolumns import describe_roles, detect_log_columns, require_log_columns
+from reportgen.logsql import ID_COLUMN, customers_sql, lines_sql, literal
+from reportgen.logsource import LogSource, open_log
+from reportgen.result import Count, LogSummary
+from reportgen.sources import LOG_ROLES, LOG_SCALED
+from reportgen.spark.prepare import MID, java_pattern
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from reportgen.spark.read import SparkInput
+
+_WINDOW = re.compile(r"\s*(\d+)\s*([dwmy])\s*", re.IGNORECASE)
+RAW_VIEW = "reportgen_raw"
+
+
+def to_spark(sql: str) -> str:
+    """DuckDB SQL (as :mod:`reportgen.logsql` writes it) as Spark SQL."""
+    import sqlglot
+    from sqlglot import exp
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous):
+            name = node.name.lower()
+            args = node.expressions
+            if name == "suffix":
+                return exp.Anonymous(this="ENDSWITH", expressions=args)
+            if name == "hash":  # 64 bits, as DuckDB's hash: duplicate lines are found by it
+                return exp.Anonymous(this="XXHASH64", expressions=args)
+            if name == "try_strptime":
+                pattern = exp.Literal.string(java_pattern(args[1].name))
+                return exp.Anonymous(this="TRY_TO_TIMESTAMP", expressions=[args[0], pattern])
+        if isinstance(node, exp.RegexpReplace):
+            replacement = node.args.get("replacement")
+            if isinstance(replacement, exp.Literal):
+                node.set("replacement", exp.Literal.string(re.sub(r"\\(\d)", r"$\1", replacement.name)))
+        if isinstance(node, exp.First) and isinstance(node.this, exp.Order):
+            # first(x ORDER BY k DESC, x): the most frequent level, ties to the first alphabetically
+            value = node.this.this
+            keys = [(-o.this if o.args.get("desc") else o.this) for o in node.this.expressions]
+            return exp.Anonymous(this="MIN_BY", expressions=[value, exp.Anonymous(this="STRUCT", expressions=keys)])
+        if isinstance(node, exp.DateDiff):
+            return exp.Anonymous(this="DATEDIFF", expressions=[node.this, node.expression])
+        return node
+
+    tree = sqlglot.parse_one(sql, read="duckdb").transform(rewrite)
+    return tree.sql(dialect="spark")
+
+
+def is_log(source: SparkInput, config: Config) -> bool:
+    """Whether the input is a transaction log: as ``data.input`` says, else recognised from its columns."""
+    if config.data.input != "auto":
+        return config.data.input == "transactions"
+    if source.path is not None and source.kind == "csv":
+        from reportgen.transactions import looks_like_log
+
+        return looks_like_log(source.path, config.data, config.transactions)
+    names = [c for c in source.frame.columns if c != MID]
+    sample = _text_sample(source.frame.drop(MID))
+    return detect_log_columns(names, config.transactions, sample) is not None
+
+
+def _text_sample(frame: DataFrame, rows: int = 200) -> Any:
+    from pyspark.sql import functions as F
+
+    from reportgen.spark.read import to_pandas
+
+    return to_pandas(frame.select(*(F.col(f"`{c}`").cast("string").alias(c) for c in frame.columns)).limit(rows))
+
+
+def window_start(as_of: date, window: str) -> date | None:
+    """The first day of ``transactions.window`` before ``as_of`` (calendar months, as DuckDB's intervals)."""
+    if window.strip().lower() == "all":
+        return None
+    if not (match := _WINDOW.fullmatch(window)) or int(match[1]) < 1:
+        raise ConfigError(f"Config value 'transactions.window': expected e.g. '90D', '26W', '12M', '2Y' or 'all' "
+                          f"but received {window!r}")
+    n, unit = int(match[1]), match[2].upper()
+    if unit in "DW":
+        return as_of - timedelta(days=n * (7 if unit == "W" else 1))
+    year, month = divmod(as_of.year * 12 + as_of.month - 1 - n * (12 if unit == "Y" else 1), 12)
+    return date(year, month + 1, min(as_of.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _source(source: SparkInput, config: Config, notes: list[str]) -> LogSource:
+    if source.path is not None:
+        return open_log(source.path, config.data, None, notes)
+    frame = source.frame.drop(MID)
+    types = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+    return LogSource(Path(source.name), Path(source.name), "parquet", list(frame.columns), _text_sample(frame),
+                     types=types, layout="parquet")
+
+
+def _timestamp_format(session: SparkSession, source: LogSource, column: str, config: Config,
+                      notes: list[str]) -> str | None:
+    cfg = config.transactions
+    if cfg.timestamp_format:
+        notes.append(f"dates: column {column!r} read with {cfg.timestamp_format!r} (configured)")
+        return cfg.timestamp_format
+    kind = source.types.get(column, "string")
+    if kind.startswith(("timestamp", "date")):
+        notes.append(f"dates: column {column!r} is typed {kind}")
+        return None
+    import duckdb
+
+    from reportgen.logdates import detect_format
+
+    def misses(fmt: str) -> int:
+        text = f"NULLIF(trim(CAST(`{column.replace('`', '``')}` AS STRING)), '')"
+        return session.sql(f"SELECT count(*) FROM {RAW_VIEW} WHERE {text} IS NOT NULL AND "
+                           f"TRY_TO_TIMESTAMP({text}, {literal(java_pattern(fmt))}) IS NULL").first()[0]
+
+    values = source.sample[column].dropna().tolist() if column in source.sample else []
+    with duckdb.connect() as con:  # tries candidate formats on the sampled values only
+        found = detect_format(con, values, column, misses)
+    if found is None:
+        return None
+    notes.append(found.note)
+    return found.format
+
+
+def aggregate_spark(session: SparkSession, source: SparkInput, config: Config) -> Any:
+    """Aggregate the log per customer in Spark; returns the engine's customers (one row per customer).
+
+    Raises
+    ------
+    DataError
+        Timestamps that do not parse, no dates, every amount zero, nothing in the window, no customer left.
+    """
+    from pyspark.sql import functions as F
+
+    from reportgen.spark.engine import _Customers
+
+    cfg, notes = config.transactions, []
+    try:
+        date.fromisoformat(cfg.as_of or "2000-01-01")
+    except ValueError:
+        raise ConfigError(f"Config value 'transactions.as_of': expected a date YYYY-MM-DD but received "
+                          f"{cfg.as_of!r}") from None
+    path = Path(source.name)
+    log = _source(source, config, notes)
+    cols, why = require_log_columns(path, log.names, cfg, log.sample)
+    notes += describe_roles(cols, why)
+    source.frame.drop(MID).createOrReplaceTempView(RAW_VIEW)
+    fmt = _timestamp_format(session, log, cols.timestamp, config, notes)
+    lines_text, bad_stamp = lines_sql(log, cols, fmt, config.data, cfg, relation=RAW_VIEW)
+    lines = session.sql(to_spark(lines_text))
+    if cfg.drop_duplicates:
+        keys = [c for c in lines.columns if c != "n"]
+        lines = lines.groupBy(*keys).agg(F.sum("n").cast("int").alias("n"))
+    from pyspark import StorageLevel
+
+    lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
+    lines.createOrReplaceTempView("lines")
+    row = session.sql("SELECT sum(n), sum(CASE WHEN has_ts AND ts IS NULL THEN n ELSE 0 END), min(ts), max(ts), "
+                      "count(v), count(CASE WHEN v <> 0 THEN 1 END) FROM lines").first()
+    raw, unparsed, first, last, numeric, nonzero = row
+    amounts = " × ".join(repr(c) for c in ((cols.amount,) if cols.amount else (cols.quantity, cols.unit_price)))
+    if unparsed:
+        example = session.sql(to_spark(bad_stamp)).first()
+        how = f"the format {fmt!r}" if fmt else "ISO dates (YYYY-MM-DD[ HH:MM])"
+        raise DataError(f"{path}: column {cols.timestamp!r} has {unparsed:,} value(s) that are not {how}, e.g. "
+                        f"{example[0] if example else ''!r}; set transactions.timestamp_format")
+    if first is None:
+        raise DataError(f"{path}: column {cols.timestamp!r} has no dates" if raw else f"{path}: has no data rows")
+    if not nonzero:
+        raise DataError(f"{path}: every line amount ({amounts}) is {'zero' if numeric else 'missing or not a number'}")
+    as_of = date.fromisoformat(cfg.as_of) if cfg.as_of else last.date() + timedelta(days=1)
+    start = window_start(as_of, cfg.window)
+    window = f"{start or 'the first line'} to {as_of} (exclusive)"
+    outside = f"ts IS NULL OR ts >= TIMESTAMP_NTZ '{as_of}'" + (f" OR ts < TIMESTAMP_NTZ '{start}'" if start else "")
+    codes = [f"prod IN ({', '.join(literal(c.strip()) for c in cfg.exclude_codes)})"] if cfg.exclude_codes else []
+    codes += [f"prod LIKE {literal(p)}" for p in cfg.exclude_code_patterns]
+    session.sql(f"SELECT *, CASE WHEN {outside} THEN 1 WHEN cust IS NULL THEN 2 WHEN "
+                f"{' OR '.join(codes) if cols.product and codes else 'false'} THEN 3 WHEN bad THEN 4 ELSE 0 END AS rule "
+                "FROM lines").createOrReplaceTempView("classified")
+    counts = session.sql(
+        "SELECT sum(CASE WHEN rule = 1 THEN n END), sum(CASE WHEN rule <> 1 THEN n - 1 END), count(CASE WHEN rule = 2 "
+        "THEN 1 END), count(CASE WHEN rule = 3 THEN 1 END), count(CASE WHEN rule = 4 THEN 1 END), count(CASE WHEN "
+        "rule = 0 THEN 1 END), sum(CASE WHEN NOT has_ts THEN n END), count(CASE WHEN rule = 0 AND ret THEN 1 END) "
+        "FROM classified").first()
+    outside_n, duplicates, no_id, codes_n, bad_n, used, undated, returns = (int(x or 0) for x in counts)
+    if outside_n == raw:
+        raise DataError(f"{path}: no transactions in the window {window}; column {cols.timestamp!r} spans "
+                        f"{first.date()} to {last.date()} (set transactions.as_of / transactions.window)")
+    reconciliation = (
+        Count("raw rows", int(raw)),
+        Count("outside the window", outside_n, window + (f"; {undated:,} without a date" if undated else "")),
+        Count("exact duplicate rows", duplicates, "" if cfg.drop_duplicates else "kept (drop_duplicates = false)"),
+        Count("missing customer id", no_id, f"column {cols.customer!r}"),
+        Count("non-product codes", codes_n, f"column {cols.product!r}" if cols.product else "no product column"),
+        Count("zero or negative unit price" if cols.unit_price and not cols.amount else "zero or missing amount",
+              bad_n, amounts),
+        Count("lines used", used, "; ".join([f"{returns:,} of them returns, netted against purchases"] * bool(returns)
+                                            + ["no invoice column: an order is a customer's purchases on one day"]
+                                            * (not cols.invoice))))
+    if not used:
+        left_out = "; ".join(f"{c.label} ({c.detail}): {c.count:,}" for c in reconciliation[1:-1] if c.count)
+        raise DataError(f"{path}: no lines left to aggregate ({left_out})")
+    per = session.sql(to_spark(customers_sql(cols, as_of, as_of - timedelta(days=cfg.recent_days))))
+    per = per.persist(StorageLevel.MEMORY_AND_DISK)
+    kept = "frequency > 0 AND monetary > 0"
+    per.createOrReplaceTempView("per")
+    net_le_0, returns_only, active, revenue, orders, returned = session.sql(
+        f"SELECT count(CASE WHEN frequency > 0 AND monetary <= 0 THEN 1 END), count(CASE WHEN frequency = 0 THEN 1 "
+        f"END), count(CASE WHEN {kept} THEN 1 END), sum(CASE WHEN {kept} THEN gross - returned END), sum(CASE WHEN "
+        f"{kept} THEN frequency END), sum(CASE WHEN {kept} THEN returned END) FROM per").first()
+    if not active:
+        raise DataError(f"{path}: no customer has a net monetary value above zero between {start or 'the first line'}"
+                        f" and {as_of}")
+    customers = per.where(kept).drop("gross", "returned").orderBy(ID_COLUMN)
+    customers = customers.withColumn(MID, F.monotonically_increasing_id())
+    lines.unpersist()
+    described = " and ".join([f"invoices starting with {cfg.cancel_prefix!r} not followed by a letter"]
+                             * bool(cfg.cancel_prefix and cols.invoice)
+                             + [f"negative {'quantities or ' * bool(cols.quantity)}amounts"]
+                             * cfg.negative_quantity_is_return)
+    notes += [f"as of {as_of}" + ("" if cfg.as_of else " (the day after the last transaction)"),
+              f"window {cfg.window}: {reconciliation[1].detail}"]
+    notes += [f"returns ({described}) are netted against purchases"] if described else []
+    totals = {"active_customers": float(active), "revenue": float(revenue), "orders": float(orders),
+              "average_order_value": float(revenue) / float(orders), "lines_used": float(used),
+              "returned_value": float(returned)}
+    summary = LogSummary(
+        as_of=as_of.isoformat(), window=cfg.window, window_start=start and start.isoformat(),
+        columns=tuple((role, name) for role, name in vars(cols).items() if name), reconciliation=reconciliation,
+        excluded_customers=(Count("net monetary value ≤ 0", int(net_le_0)),
+                            Count("no purchase in window (returns only)", int(returns_only))),
+        totals=tuple(totals.items()), notes=tuple(notes), first_date=first.date().isoformat(),
+        history_warning=short_history(cfg.window, start, first.date(), as_of))
+    return _Customers(customers, int(active), _log_config(config), source.name, source.sha256, "transactions",
+                      summary, LOG_SCALED, tuple(notes))
+
+
+def _log_config(config: Config) -> Config:
+    """The user's config plus the id and roles an aggregated log needs (user settings win)."""
+    roles: dict[str, Any] = config.features.roles.model_dump()
+    for role, column in LOG_ROLES.items():
+        roles[role] = roles[role] or column
+    features = config.features.model_copy(update={"roles": config.features.roles.model_copy(update=roles)})
+    data = config.data.model_copy(update={"id_column": ID_COLUMN, "date_formats": {}})
+    return config.model_copy(update={"features": features, "data": data})
