@@ -59,6 +59,10 @@ def to_spark(sql: str) -> str:
             value = node.this.this
             keys = [(-o.this if o.args.get("desc") else o.this) for o in node.this.expressions]
             return exp.Anonymous(this="MIN_BY", expressions=[value, exp.Anonymous(this="STRUCT", expressions=keys)])
+        if isinstance(node, exp.Div) and not node.args.get("_double"):
+            # DuckDB divides decimals into a double; Spark would keep a decimal of six places
+            return exp.Div(this=exp.Cast(this=node.this, to=exp.DataType.build("DOUBLE")), expression=node.expression,
+                           _double=True)
         if isinstance(node, exp.DateDiff):
             return exp.Anonymous(this="DATEDIFF", expressions=[node.this, node.expression])
         return node
