@@ -21,21 +21,32 @@ import numpy as np
 import pandas as pd
 
 from reportgen import __version__
-from reportgen.baseline import Baseline, load_baseline
-from reportgen.compare import Carried, check_compatible, compare, identities, reused
+from reportgen.compare.baseline import Baseline, load_baseline
+from reportgen.compare.drift import reference_stats
+from reportgen.compare.monthly import Carried, check_compatible, compare, identities, reused
 from reportgen.config import Config, effective_config
-from reportgen.database.writeback import write_back, write_target
-from reportgen.drift import reference_stats
+from reportgen.describe.highlights import highlights
+from reportgen.describe.naming import name_segments
+from reportgen.describe.plain import plain_traits, portrait, role_texts, short_trait
+from reportgen.describe.profile import (
+    SegmentProfile,
+    profile_segments,
+    segment_map,
+    segment_metrics,
+    segment_silhouettes,
+)
+from reportgen.describe.rfm import segment_rfm_metrics
+from reportgen.describe.rfmreport import aligned_scores, customer_columns, rfm_summary
+from reportgen.describe.rules import SegmentMetrics, load_rulebook, recommend
+from reportgen.describe.stakes import rank, target_masks
 from reportgen.errors import ConfigError
-from reportgen.features import PreparedData, prepare
-from reportgen.highlights import highlights
-from reportgen.kselect import sample_rows, select_k
+from reportgen.inputs.database.writeback import write_back, write_target
+from reportgen.inputs.sources import Source, load_source
 from reportgen.memory import give_back, out_of_memory
-from reportgen.modelio import assign, export_model, model_digest
-from reportgen.naming import name_segments
-from reportgen.plain import plain_traits, portrait, role_texts, short_trait
-from reportgen.profile import SegmentProfile, profile_segments, segment_map, segment_metrics, segment_silhouettes
-from reportgen.provenance import library_versions
+from reportgen.model.fit import FittedModel, fit_all, order_by_size, transform
+from reportgen.model.kselect import sample_rows, select_k
+from reportgen.model.modelfile import assign, export_model, model_digest
+from reportgen.prepare.features import PreparedData, prepare
 from reportgen.result import (
     FORMAT_VERSION,
     AnalysisResult,
@@ -46,12 +57,7 @@ from reportgen.result import (
     RunInfo,
     Segment,
 )
-from reportgen.rfm import segment_rfm_metrics
-from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary
-from reportgen.rules import SegmentMetrics, load_rulebook, recommend
-from reportgen.segment import FittedModel, fit_all, order_by_size, transform
-from reportgen.sources import Source, load_source
-from reportgen.stakes import rank, target_masks
+from reportgen.result.provenance import library_versions
 from reportgen.userfiles import check_user_files
 
 if TYPE_CHECKING:
@@ -290,7 +296,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         segment_map=projected, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
         transactions=source.log, rfm=rfm, comparison=comparison, labels=tuple(prepared.labels.items()),
         units=tuple(prepared.units.items()), value_unit=prepared.units.get(prepared.roles.get("monetary", ""), ""))
-    from reportgen.render.explorer import key_features  # what the HTML explorer shows per customer
+    from reportgen.render.html.explorer import key_features  # what the HTML explorer shows per customer
 
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns, key_features(prepared.reported, prepared.roles, segments),
@@ -313,8 +319,8 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
         Render HTML and PDF in a second process, started before the analysis so that it imports and warms up
         the rendering libraries meanwhile (what the command line does). The files written are the same.
     """
-    from reportgen.output import prepare_target
     from reportgen.render.limits import check_address_space
+    from reportgen.render.output import prepare_target
     from reportgen.render.worker import VISUAL, claim
 
     start = time.perf_counter()
@@ -338,9 +344,9 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
 def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: RenderWorker | None,
                 progress: Progress | None) -> tuple[tuple[Path, ...], dict[str, float]]:
     """Render every format into a staging folder (the worker takes the visual ones) and move it into place."""
-    from reportgen.output import staging
     from reportgen.render import RenderContext, renderer
     from reportgen.render.jsonout import dumps
+    from reportgen.render.output import staging
     from reportgen.render.worker import VISUAL
 
     stages = _Stages(progress)
@@ -350,7 +356,7 @@ def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: Rende
     ctx = RenderContext(generated_at=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
                         template_dir=config.resolve(config.output.template_dir))
     if set(VISUAL) & set(here):
-        from reportgen.charts import build_charts
+        from reportgen.render.charts.report import build_charts
 
         with stages.stage("charts"):
             charts, notes = build_charts(analysis.result)

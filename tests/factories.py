@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reportgen.changes import DriftReport, FeatureDrift, Migration, Move
+from reportgen.compare.mixshift import mix_behaviour
+from reportgen.compare.stability import RetrainThresholds, retrain_advice
 from reportgen.config import Config, effective_config
-from reportgen.mixshift import mix_behaviour
 from reportgen.result import (
     AnalysisResult,
     BaselineSegment,
@@ -35,7 +35,7 @@ from reportgen.result import (
     SegmentMap,
     Trait,
 )
-from reportgen.stability import RetrainThresholds, retrain_advice
+from reportgen.result.changes import DriftReport, FeatureDrift, Migration, Move
 
 NAMES = (
     "Affluent big spenders", "Deal-seeking families", "Lapsed low spenders", "Young web browsers",

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wasserstein_distance
 
-from reportgen.drift import (
+from reportgen.compare.drift import (
     EPSILON,
     LEVELS,
     MAX_DISTANCE,

@@ -13,11 +13,11 @@ from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from reportgen.cli import main
+from reportgen.compare.history import History, RunPoint, SegmentPoint, collect_runs
 from reportgen.config import load_config
 from reportgen.errors import BaselineError, DataError
-from reportgen.history import History, RunPoint, SegmentPoint, collect_runs
 from reportgen.pipeline import build_report
-from reportgen.render.html import external_reference
+from reportgen.render.html.document import external_reference
 from reportgen.resources import sample_data_dir
 
 # Folder names sort differently from the periods, so the order can only come from the periods.

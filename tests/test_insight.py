@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.colnames import derived_label, feature_labels, tokens, unit_kind
-from reportgen.columns import coded_categories, flags, id_column, leaks, near_duplicates, sentinels
-from reportgen.plain import stat_text, value_text
+from reportgen.describe.plain import stat_text, value_text
+from reportgen.describe.stakes import rank, target_masks
+from reportgen.prepare.colnames import derived_label, feature_labels, tokens, unit_kind
+from reportgen.prepare.columns import coded_categories, flags, id_column, leaks, near_duplicates, sentinels
+from reportgen.prepare.roles import infer_roles, infer_roles_explained
 from reportgen.result import FeatureStat, Recommendation
-from reportgen.roles import infer_roles, infer_roles_explained
-from reportgen.stakes import rank, target_masks
 
 
 @pytest.mark.parametrize(("name", "expected"), [

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
+from reportgen.describe.rules import SegmentMetrics, load_rulebook, metric_names_valid, recommend, role_of_metric
+from reportgen.describe.vocabulary import evidence_text, int_fmt, money, num, pct, times
 from reportgen.errors import ConfigError
-from reportgen.metrics import evidence_text, int_fmt, money, num, pct, times
 from reportgen.resources import sample_data_dir
-from reportgen.rules import SegmentMetrics, load_rulebook, metric_names_valid, recommend, role_of_metric
 
 
 def _rule(**fields: object) -> str:

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
+from reportgen.compare.stability import RetrainThresholds, retrain_advice
 from reportgen.errors import ConfigError
-from reportgen.stability import RetrainThresholds, retrain_advice
 
 DEFAULT = RetrainThresholds()
 
