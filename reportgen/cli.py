@@ -261,11 +261,12 @@ def history(runs_dir: str, output: str | None, template_dir: str | None) -> None
     from reportgen.compare.history import History, collect_runs
     from reportgen.render.historyreport import render_history
     from reportgen.render.limits import check_address_space
+    from reportgen.render.palette import unused_color
 
     check_address_space(["history"])
     runs = collect_runs(Path(runs_dir))
     out_dir = Path(output) if output else Path(runs_dir) / "history"
-    paths = render_history(History.from_runs(runs), out_dir.expanduser(),
+    paths = render_history(History.from_runs(runs, unused_color), out_dir.expanduser(),
                            Path(_absolute(template_dir)) if template_dir else None)
     click.echo(f"{len(runs)} runs, {runs[0].period} to {runs[-1].period}. Wrote:", err=True)
     for path in paths:

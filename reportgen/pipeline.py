@@ -35,18 +35,20 @@ from reportgen.describe.profile import (
     segment_metrics,
     segment_silhouettes,
 )
-from reportgen.describe.rfm import segment_rfm_metrics
+from reportgen.describe.rfm import SCORES, load_rfm_groups, rfm_scores, segment_rfm_metrics
 from reportgen.describe.rfmreport import aligned_scores, customer_columns, rfm_summary
 from reportgen.describe.rules import SegmentMetrics, load_rulebook, recommend
 from reportgen.describe.stakes import rank, target_masks
 from reportgen.errors import ConfigError
 from reportgen.inputs.database.writeback import write_back, write_target
+from reportgen.inputs.logs.transactions import ID_COLUMN
 from reportgen.inputs.sources import Source, load_source
 from reportgen.memory import give_back, out_of_memory
 from reportgen.model.fit import FittedModel, fit_all, order_by_size, transform
 from reportgen.model.kselect import sample_rows, select_k
 from reportgen.model.modelfile import assign, export_model, model_digest
 from reportgen.prepare.features import PreparedData, prepare
+from reportgen.render.palette import segment_colors
 from reportgen.result import (
     FORMAT_VERSION,
     AnalysisResult,
@@ -62,10 +64,6 @@ from reportgen.userfiles import check_user_files
 
 if TYPE_CHECKING:
     from reportgen.render.worker import RenderWorker
-
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
-           "#bab0ac", "#2f4b7c", "#a05195", "#d45087", "#665191", "#ffa600")
-
 
 @dataclass(frozen=True)
 class Analysis:
@@ -131,12 +129,6 @@ def _with_currency(config: Config, quality: DataQuality) -> tuple[Config, str]:
     return config.model_copy(update={"report": config.report.model_copy(update={"currency": symbol})}), source
 
 
-def _colors(k: int, carried: dict[int, str]) -> dict[int, str]:
-    """Carried colours stay; other segments take the first palette colours nobody uses yet."""
-    free = iter([c for c in PALETTE if c not in carried.values()] + list(PALETTE))
-    return {seg: carried.get(seg) or next(free) for seg in range(k)}
-
-
 def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
                         extra: dict[int, dict[str, float | str]], carried: Carried | None, prepared: PreparedData,
                         labels: np.ndarray) -> tuple[tuple[Segment, ...], tuple, tuple, dict]:
@@ -159,7 +151,7 @@ def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
         kept = f"{share:.0%} of its customers who are in both runs, " if share is not None else ""
         names[seg] = (names[seg][0], f"Same segment as last run's '{inherited[seg]}' ({kept}centroid distance "
                                      f"{distance:.2f}); the name is kept so the segment keeps its identity.")
-    colors = _colors(k, carried.colors if carried else {})
+    colors = segment_colors(k, carried.colors if carried else {})
     named = [SegmentMetrics(m.segment_id, names[m.segment_id][0], m.metrics, m.traits) for m in metrics]
     rulebook = load_rulebook(config.resolve(config.rules.file), config.rules.mode)
     masks = target_masks(prepared.frame, prepared.roles, labels)
@@ -225,11 +217,15 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     check_user_files(config)  # rules, names, maps, templates: before any data is read
     with stages.stage("load"):
         source: Source = load_source(config)
+        scores, groups = None, None
+        if source.kind == "transactions":  # a log's customers get RFM scores from their aggregated history
+            groups = load_rfm_groups(config.resolve(config.transactions.rfm_groups))
+            scores = rfm_scores(source.table.frame, ID_COLUMN, groups).set_index(ID_COLUMN)[list(SCORES)]
     config, seg_cfg = source.config, source.config.segmentation
     with stages.stage("clean"):
         prepared: PreparedData = prepare(source.table, config)
         config, currency_source = _with_currency(config, prepared.quality)
-        if source.scores is None:  # only transaction logs read the raw rows again; let the memory go
+        if scores is None:  # only transaction logs read the raw rows again; let the memory go
             source = dataclasses.replace(source, table=dataclasses.replace(source.table, frame=pd.DataFrame()))
     baseline = None
     if config.comparison.baseline:
@@ -261,11 +257,11 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
                                                                     config.report.currency)) for p in profiles)
         projected = segment_map(matrix, fitted.labels, seg_cfg.seed)
         rfm, rfm_metrics, extra_columns = None, {}, {}
-        if source.scores is not None and source.groups is not None:
-            scores = aligned_scores(source.scores, prepared.ids)
-            rfm = rfm_summary(scores, fitted.labels, source.groups)
-            rfm_metrics = segment_rfm_metrics(scores, fitted.labels, source.groups)
-            extra_columns = customer_columns(source.table.frame, prepared.id_name, source.scores, prepared.ids)
+        if scores is not None and groups is not None:
+            aligned = aligned_scores(scores, prepared.ids)
+            rfm = rfm_summary(aligned, fitted.labels, groups)
+            rfm_metrics = segment_rfm_metrics(aligned, fitted.labels, groups)
+            extra_columns = customer_columns(source.table.frame, prepared.id_name, scores, prepared.ids)
     with stages.stage("name & recommend"):
         segments, recommendations, not_applicable, audiences = _name_and_recommend(
             profiles, config, rfm_metrics, carried, prepared, fitted.labels)

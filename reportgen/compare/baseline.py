@@ -18,8 +18,8 @@ import pandas as pd
 
 from reportgen.errors import BaselineError, is_link_loop
 from reportgen.model.modelfile import check_model, model_digest
-from reportgen.render.csvout import UNESCAPE
 from reportgen.result import FORMAT_VERSION
+from reportgen.result.cells import UNESCAPE
 
 REFERENCE_FORMAT = 2
 FILES = ("summary.json", "model.json", "reference.json", "segments.csv")

@@ -7,7 +7,7 @@ identity a comparison run keeps when it carries a segment over from its baseline
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -44,6 +44,7 @@ class RunPoint:
     accent_color: str = ""
     page_size: str = "A4"
     value_column: str | None = None
+    dataset_share: float | None = None  # the run's drift threshold: share of drifted features that flags the data
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,13 @@ class History:
     segments: tuple[tuple[str, str], ...]  # (name, colour)
 
     @classmethod
-    def from_runs(cls, runs: Iterable[RunPoint]) -> History:
-        """Build the history of ``runs`` (already in period order)."""
+    def from_runs(cls, runs: Iterable[RunPoint], unused_color: Callable[[set[str], str], str]) -> History:
+        """Build the history of ``runs`` (already in period order); ``unused_color(taken, fallback)`` picks a
+        colour for a retired segment whose colour a current one now wears (a presentation choice)."""
         runs = tuple(runs)
         latest = {segment.name: segment.color for run in runs for segment in run.segments}
         order = list(dict.fromkeys(segment.name for run in runs for segment in run.segments))
-        return cls(runs, tuple(_distinct(order, latest, runs[-1] if runs else None)))
+        return cls(runs, tuple(_distinct(order, latest, runs[-1] if runs else None, unused_color)))
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -74,7 +76,8 @@ class History:
         return any(run.drift_share is not None for run in self.runs)
 
 
-def _distinct(order: list[str], latest: dict[str, str], last: RunPoint | None) -> list[tuple[str, str]]:
+def _distinct(order: list[str], latest: dict[str, str], last: RunPoint | None,
+              unused_color: Callable[[set[str], str], str]) -> list[tuple[str, str]]:
     """Pair names with colours; a retired segment whose colour a current one now wears gets an unused colour."""
     current = {s.name for s in last.segments} if last else set()
     taken = {latest[name] for name in current}
@@ -82,9 +85,7 @@ def _distinct(order: list[str], latest: dict[str, str], last: RunPoint | None) -
     for name in order:
         color = latest[name]
         if name not in current and color in taken:
-            from reportgen.pipeline import PALETTE  # imported only on a clash: it pulls in scikit-learn
-
-            color = next((c for c in PALETTE if c not in taken), color)
+            color = unused_color(taken, color)
         taken.add(color)
         pairs.append((name, color))
     return pairs
@@ -113,7 +114,9 @@ def _run_point(folder: Path, summary: Any) -> RunPoint:
         dataset_drift=_optional(drift.get("dataset_drift"), bool),
         advice=_optional((comparison.get("advice") or {}).get("action"), str),
         company=str(report.get("company") or ""), accent_color=str(report.get("accent_color") or ""),
-        page_size=str(report.get("page_size") or "A4"), value_column=_optional(summary.get("value_column"), str))
+        page_size=str(report.get("page_size") or "A4"), value_column=_optional(summary.get("value_column"), str),
+        dataset_share=_optional(((summary.get("run") or {}).get("config") or {}).get("comparison", {})
+                                .get("dataset_share"), float))
 
 
 def read_run(folder: Path) -> RunPoint:

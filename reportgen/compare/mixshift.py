@@ -14,37 +14,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class SegmentShift:
-    """One segment's part in the change of the overall mean (share 0 and mean None in a period it is absent from)."""
-
-    key: Hashable
-    old_share: float
-    new_share: float
-    old_mean: float | None
-    new_mean: float | None
-    mix: float
-    behaviour: float
-
-    @property
-    def total(self) -> float:
-        """The segment's whole contribution, ``mix + behaviour``."""
-        return self.mix + self.behaviour
-
-
-@dataclass(frozen=True)
-class MixShift:
-    """The change of the mean value per customer, split into mix and behaviour effects."""
-
-    old_mean: float
-    new_mean: float
-    total_change: float
-    mix_effect: float
-    behaviour_effect: float
-    segments: tuple[SegmentShift, ...]  # last month's order, then segments new this month in their order
+from reportgen.result.changes import MixShift, SegmentShift
 
 
 def _table(rows: Sequence[tuple[Hashable, float, float]], which: str) -> dict[Hashable, tuple[float, float]]:

@@ -129,7 +129,7 @@ def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame
     values = reported[value_column].to_numpy(dtype=np.float64) if value_column else None
     moves = migration(baseline.ids.to_numpy(), baseline.segments.to_numpy(), ids, labels, values,
                       baseline.segment_names, new_names, carried.match.old_of)
-    thresholds = DriftThresholds(cfg.psi_moderate, cfg.psi_major, cfg.distance, cfg.dataset_share, cfg.min_bin_count)
+    thresholds = DriftThresholds.from_config(cfg)
     drift = feature_drift(baseline.reference, reported, thresholds)
     old_segments = _baseline_segments(baseline)
     mix = None
@@ -139,7 +139,7 @@ def compare(baseline: Baseline, carried: Carried, mode: str, frame: pd.DataFrame
                      _mean_value(s)) for s in segments]
         mix = mix_behaviour(old_rows, new_rows)
     advice = retrain_advice(carried.ari, drift.dataset_drift, drift.share_drifted,
-                            len(carried.match.new) + len(carried.match.retired), RetrainThresholds(cfg.min_ari))
+                            len(carried.match.new) + len(carried.match.retired), RetrainThresholds.from_config(cfg))
     by_old = {s.id: s for s in old_segments}
     shares = {(n, o): share for n, o, share in carried.match.overlap}
     reasons = dict(carried.match.reasons)

@@ -8,32 +8,8 @@ Every reason is a sentence that names the threshold and the numbers, so the advi
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from reportgen.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class RetrainThresholds:
-    """When the segmentation counts as no longer stable."""
-
-    min_ari: float = 0.8
-    max_unmatched: int = 0  # segments that appeared or retired, tolerated before advising a retrain
-
-    def __post_init__(self) -> None:
-        if not -1 <= self.min_ari <= 1:
-            raise ConfigError(f"retrain ARI threshold must be between -1 and 1, not {self.min_ari}")
-        if self.max_unmatched < 0:
-            raise ConfigError(f"retrain unmatched-segment allowance must be zero or more, not {self.max_unmatched}")
-
-
-@dataclass(frozen=True)
-class RetrainAdvice:
-    """Keep last month's model or retrain it, and why."""
-
-    action: str  # keep | retrain
-    reasons: tuple[str, ...]
-    ari: float
+from reportgen.result.changes import RetrainAdvice, RetrainThresholds
 
 
 def _segments(count: int) -> str:

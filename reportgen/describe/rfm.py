@@ -22,6 +22,7 @@ from reportgen.errors import ConfigError, DataError
 from reportgen.resources import package_data
 
 SCORE_COLUMNS = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
+SCORES = ("r_score", "f_score", "m_score", "rfm_group")  # what a scored customer carries
 _KEYS = ("name", "description", "r", "f", "m")
 _SHOWN = 10  # cells listed in a problem before it is cut short
 

@@ -33,8 +33,9 @@ from reportgen.inputs.sniff import (
     sniff_separator,
     unquoted,
 )
-from reportgen.prepare.schema import LONG_ID_DIGITS
 
+# A float holds every integer of up to 15 digits exactly, not every one of 16: longer digit strings are ids.
+LONG_ID_DIGITS = 16
 EXTRA_NA = ["-", "N/A", "n/a", "NA", "null", "None", "?"]
 # pandas' own NA strings too: missing cells must not hide (or fake) a zero-padded id column.
 _NA_TOKENS = frozenset([*EXTRA_NA, "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",

@@ -10,10 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from reportgen.config import Config
-from reportgen.describe.rfm import RfmGroups, load_rfm_groups, rfm_scores
 from reportgen.errors import DataError
 from reportgen.inputs.database.reader import DatabaseInput, database_input
 from reportgen.inputs.files import LoadedTable, file_sha256, read_table
@@ -34,8 +31,6 @@ class Source:
     table: LoadedTable
     config: Config  # the user's config with the defaults this kind of input needs
     log: LogSummary | None = None
-    scores: pd.DataFrame | None = None  # per-customer RFM scores and group, indexed by customer id
-    groups: RfmGroups | None = None
     log_scaled: tuple[str, ...] = ()
 
 
@@ -73,7 +68,7 @@ def _log_summary(aggregate: Any) -> LogSummary:
 
 
 def load_source(config: Config) -> Source:
-    """Read the input named by the config; a transaction log is aggregated per customer and RFM-scored."""
+    """Read the input named by the config; a transaction log is aggregated per customer."""
     if (database := database_input(config.data)) is not None:
         return _database_source(config, database)
     path = input_path(config)
@@ -94,10 +89,7 @@ def _database_source(config: Config, database: DatabaseInput) -> Source:
 
 
 def _log_source(config: Config, aggregate: Any, path: Path, sha256: str) -> Source:
-    groups = load_rfm_groups(config.resolve(config.transactions.rfm_groups))
     customers = aggregate.customers
-    scores = rfm_scores(customers, ID_COLUMN, groups)
-    scores = scores.set_index(ID_COLUMN)[["r_score", "f_score", "m_score", "rfm_group"]]
     table = LoadedTable(frame=customers, path=path, sha256=sha256, rows_read=len(customers),
                         notes=aggregate.notes)
-    return Source("transactions", table, _log_config(config), _log_summary(aggregate), scores, groups, LOG_SCALED)
+    return Source("transactions", table, _log_config(config), _log_summary(aggregate), LOG_SCALED)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from reportgen.config import FeaturesConfig
 from reportgen.errors import ConfigError
+from reportgen.inputs.files import LONG_ID_DIGITS
 
 _ID_NAME = re.compile(r"(^|[^a-z])(id|key|no|number|code)$"
                       r"|^(customer|client|user|member|account)[ _]?(id|no|number|key|code)?$")
@@ -24,8 +25,6 @@ _CUSTOMER_ID_NAME = re.compile(r"(^|_)id$|^(customer|client|user|member|account)
 # Names of whole numbers that label rather than measure: store_id, order_no, zip_code, CustomerNumber.
 _CODE_NAME = re.compile(r"(^|_)(id|no|number|key|code)$"
                         r"|^(customer|client|user|member|account)_?(id|no|number|key|code)$")
-# A float holds every integer of up to 15 digits exactly, not every one of 16: longer digit strings are ids.
-LONG_ID_DIGITS = 16
 _LONG_ID = re.compile(rf"\d{{{LONG_ID_DIGITS},}}")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y", "%d/%m/%Y", "%m/%d/%Y",
                  "%Y/%m/%d", "%d.%m.%Y", "%m-%d-%Y", "%Y%m%d")

@@ -25,7 +25,6 @@ from reportgen.render.cover import date_span, takeaway
 from reportgen.render.logo import read_logo
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
-from reportgen.result.changes import DriftThresholds
 
 _HEX = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 DEFAULT_ACCENT = "#1f5f8b"
@@ -133,14 +132,13 @@ def _compare_view(result: AnalysisResult) -> dict[str, Any] | None:
     if comparison is None:
         return None
     mig = comparison.migration
-    setting = result.run.config.get("comparison", {}).get("dataset_share")
     return {
         "baseline": {b.id: b for b in comparison.baseline_segments},
         "baseline_colors": {b.id: safe_color(b.color) for b in comparison.baseline_segments},
         "identity": {i.segment_id: i for i in comparison.identities},
         "added": {n: count for n, count, _ in mig.added_by_segment},
         "lost": dict(mig.lost_by_segment),
-        "dataset_share": DriftThresholds().dataset_share if setting is None else setting,
+        "dataset_share": result.run.config["comparison"]["dataset_share"],  # the effective setting
     }
 
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from reportgen import __version__
 from reportgen.compare.history import History, RunPoint
+from reportgen.config import ComparisonConfig
 from reportgen.errors import RenderError
 from reportgen.render.charts.report import INK, NEUTRAL, WIDTH, to_svg
 from reportgen.render.context import DEFAULT_ACCENT, STYLESHEETS, chart_markup, safe_color, w3c_date
@@ -22,13 +23,16 @@ from reportgen.render.html.selfcontained import external_reference, secure_page
 from reportgen.render.output import prepare_target, staging
 from reportgen.render.pdf.document import write_pdf
 from reportgen.render.templating import render_template
-from reportgen.result.changes import DriftThresholds
 
 TITLE = "Customer segment history"
 TEMPLATE = "history.html"
 DRIFTED = "#b0302c"
-# The data-set verdict each run applied; a run's own setting is not in its summary, so the default is drawn.
-DRIFT_LINE = DriftThresholds().dataset_share
+
+
+def _drift_line(history: History) -> float:
+    """The data-set drift threshold the latest run applied (the schema's default for a run that did not say)."""
+    shares = [run.dataset_share for run in history.runs if run.dataset_share is not None]
+    return shares[-1] if shares else ComparisonConfig().dataset_share
 
 
 def _accent(history: History) -> str:
@@ -88,14 +92,15 @@ def _drift(history: History) -> alt.TopLevelMixin:
                         scale=alt.Scale(domain=["stable", "drifted"], range=[NEUTRAL, DRIFTED]))
     y = alt.Y("share:Q", title="share of features drifted", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
     base = alt.Chart(alt.Data(values=rows)).encode(x=_period_axis(history), y=y)
-    line = alt.Chart(alt.Data(values=[{"share": DRIFT_LINE}])).encode(y=alt.Y("share:Q"))
+    threshold = _drift_line(history)
+    line = alt.Chart(alt.Data(values=[{"share": threshold}])).encode(y=alt.Y("share:Q"))
     return alt.layer(
         base.mark_bar(width={"band": 0.6}).encode(color=verdict),
         base.mark_text(dy=-4, baseline="bottom", color=INK).encode(text=alt.Text("share:Q", format=".0%")),
         line.mark_rule(strokeDash=[4, 3], color="#6b7680"),
         # Right of the plot, so the label never sits on a bar.
         line.mark_text(align="left", baseline="middle", x="width", dx=5, color="#6b7680",
-                       text=f"{DRIFT_LINE:.0%} threshold"),
+                       text=f"{threshold:.0%} threshold"),
     ).properties(width=WIDTH - 70, height=170)
 
 
@@ -109,8 +114,8 @@ def build_history_charts(history: History) -> tuple[dict[str, str], dict[str, st
         notes["value"] = "Share of total value held by each segment per period."
     if history.has_drift:
         charts["drift"] = _drift(history)
-        notes["drift"] = (f"Share of features that drifted against the previous run; at {DRIFT_LINE:.0%} or more the "
-                          "data set as a whole counts as drifted. Runs without a baseline have no bar.")
+        notes["drift"] = (f"Share of features that drifted against the previous run; at {_drift_line(history):.0%} "
+                          "or more the data set as a whole counts as drifted. Runs without a baseline have no bar.")
     return {name: to_svg(f"history-{name}", chart) for name, chart in charts.items()}, notes
 
 

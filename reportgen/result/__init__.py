@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.compare.mixshift import MixShift
-from reportgen.compare.stability import RetrainAdvice
-from reportgen.result.changes import DriftReport, Migration
+from reportgen.result.changes import DriftReport, Migration, MixShift, RetrainAdvice
 
 FORMAT_VERSION = 1
 

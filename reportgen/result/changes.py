@@ -1,4 +1,4 @@
-"""What changed since the baseline run, as frozen records: feature drift and customer migration.
+"""What changed since the baseline run, as frozen records: drift, migration, the mix shift and the retrain advice.
 
 The records live apart from the code that computes them (:mod:`reportgen.compare.drift`,
 :mod:`reportgen.compare.migration`) so the result model, and whatever only presents it, loads without the analysis
@@ -7,20 +7,35 @@ libraries.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ConfigError
+
+if TYPE_CHECKING:
+    from reportgen.config import ComparisonConfig
 
 
 @dataclass(frozen=True)
 class DriftThresholds:
     """When a feature, and the whole data set, count as drifted."""
 
-    psi_moderate: float = 0.1
-    psi_major: float = 0.25
-    distance: float = 0.1
-    dataset_share: float = 0.5
-    min_bin_count: int = 5
+    psi_moderate: float
+    psi_major: float
+    distance: float
+    dataset_share: float
+    min_bin_count: int
+
+    @classmethod
+    def from_config(cls, cfg: ComparisonConfig | None = None, **overrides: Any) -> DriftThresholds:
+        """The thresholds a run uses: the ``[comparison]`` settings (their defaults live in the config schema)."""
+        from reportgen.config import ComparisonConfig  # pydantic: only where thresholds are made
+
+        cfg = cfg or ComparisonConfig()
+        settings = {name: getattr(cfg, name) for name in
+                    ("psi_moderate", "psi_major", "distance", "dataset_share", "min_bin_count")}
+        return cls(**(settings | overrides))
 
     def __post_init__(self) -> None:
         checks = [(0 < self.psi_moderate <= self.psi_major, f"drift PSI thresholds need 0 < moderate "
@@ -92,3 +107,64 @@ class Migration:
     lost: int
     stayed: int  # customers of both runs whose new segment is their old one (matched, or equal ids)
     largest_moves: tuple[Move, ...]
+
+
+@dataclass(frozen=True)
+class SegmentShift:
+    """One segment's part in the change of the overall mean (share 0 and mean None in a period it is absent from)."""
+
+    key: Hashable
+    old_share: float
+    new_share: float
+    old_mean: float | None
+    new_mean: float | None
+    mix: float
+    behaviour: float
+
+    @property
+    def total(self) -> float:
+        """The segment's whole contribution, ``mix + behaviour``."""
+        return self.mix + self.behaviour
+
+
+@dataclass(frozen=True)
+class MixShift:
+    """The change of the mean value per customer, split into mix and behaviour effects."""
+
+    old_mean: float
+    new_mean: float
+    total_change: float
+    mix_effect: float
+    behaviour_effect: float
+    segments: tuple[SegmentShift, ...]  # last month's order, then segments new this month in their order
+
+
+@dataclass(frozen=True)
+class RetrainThresholds:
+    """When the segmentation counts as no longer stable."""
+
+    min_ari: float
+    max_unmatched: int = 0  # segments that appeared or retired, tolerated before advising a retrain (no config key)
+
+    @classmethod
+    def from_config(cls, cfg: ComparisonConfig | None = None, **overrides: Any) -> RetrainThresholds:
+        """The thresholds a run uses: the ``[comparison]`` settings (their defaults live in the config schema)."""
+        from reportgen.config import ComparisonConfig  # pydantic: only where thresholds are made
+
+        cfg = cfg or ComparisonConfig()
+        return cls(**({"min_ari": cfg.min_ari} | overrides))
+
+    def __post_init__(self) -> None:
+        if not -1 <= self.min_ari <= 1:
+            raise ConfigError(f"retrain ARI threshold must be between -1 and 1, not {self.min_ari}")
+        if self.max_unmatched < 0:
+            raise ConfigError(f"retrain unmatched-segment allowance must be zero or more, not {self.max_unmatched}")
+
+
+@dataclass(frozen=True)
+class RetrainAdvice:
+    """Keep last month's model or retrain it, and why."""
+
+    action: str  # keep | retrain
+    reasons: tuple[str, ...]
+    ari: float

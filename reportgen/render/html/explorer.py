@@ -19,7 +19,6 @@ from reportgen.result import AnalysisResult, CustomerTable, Segment
 if TYPE_CHECKING:  # the render process never loads pandas: only the analysis side calls key_features
     import pandas as pd
 
-DEFAULT_ROWS = 5_000
 MAX_FEATURES = 6
 KEY_ROLES = ("monetary", "frequency", "recency", "income", "age")  # shown first when mapped
 # Where a column name may wrap: after an underscore, or between a lower-case letter and an upper-case one.
@@ -103,7 +102,7 @@ def _ids(ids: np.ndarray) -> list[Any]:
 
 
 def _cap(result: AnalysisResult) -> int:
-    return int(result.run.config.get("report", {}).get("explorer_rows") or DEFAULT_ROWS)
+    return int(result.run.config["report"]["explorer_rows"])  # the effective setting, default from the schema
 
 
 def page_customers(result: AnalysisResult, customers: CustomerTable) -> CustomerTable:
