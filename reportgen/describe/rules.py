@@ -24,16 +24,14 @@ from reportgen.describe.vocabulary import (
     metric_hints,
     metric_names_valid,
     missing_reason,
-    money,
-    num,
     parse_condition,
     read_tables,
     role_of_metric,
-    template_filters,
     traits_text,
     unknown_keys,
 )
 from reportgen.errors import ConfigError
+from reportgen.formatting import filters, money, num
 from reportgen.prepare.colnames import MONEY_ROLES
 from reportgen.prepare.expressions import Expression, ExpressionError
 from reportgen.resources import package_data
@@ -80,7 +78,7 @@ class Rulebook:
 
 def _environment(currency: str) -> SandboxedEnvironment:
     env = BudgetedSandbox(undefined=StrictUndefined, autoescape=False)
-    env.filters.update(template_filters(currency))
+    env.filters.update(filters(currency))
     return env
 
 
