@@ -71,7 +71,8 @@ def test_role_of_metric(name: str, role: str | None) -> None:
         (int_fmt, 12345.6, "12,346"), (int_fmt, 7, "7"), (pct, 0.123, "12.3%"), (pct, 1, "100.0%"),
         (times, 1.83, "1.8×"), (times, float("inf"), "–"), (num, 12345.678, "12,346"), (num, 123.4, "123"),
         (num, 12.345, "12.3"), (num, 1.2345, "1.23"), (num, "Champions", "Champions"), (num, float("nan"), "–"),
-        (money, 1234.5, "$1,234"), (money, 12.5, "$12.50"), (money, -250, "\u2212$250"), (num, 12.0, "12"), (num, -0.6, "\u22120.60"),
+        (money, 1234.5, "$1,234"), (money, 12.5, "$12.50"), (money, -250, "\u2212$250"), (num, 12.0, "12"),
+        (num, -0.6, "\u22120.60"),
     ],
 )
 def test_filters(formatter: object, value: object, expected: str) -> None:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from reportgen.errors import ConfigError, DataError
 from reportgen.resources import package_data
+from reportgen.result import Count, RfmSummary
 
 SCORE_COLUMNS = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
 SCORES = ("r_score", "f_score", "m_score", "rfm_group")  # what a scored customer carries
@@ -212,3 +213,30 @@ def rfm_crosstab(scores: pd.DataFrame, labels: np.ndarray,
     counts = frame.value_counts().to_dict()
     names = groups.names if groups else tuple(sorted(frame["group"].unique()))
     return [(int(s), g, int(counts.get((s, g), 0))) for s in sorted(frame["segment"].unique()) for g in names]
+
+
+# RFM beside the segments: the report's RFM summary and the customers.csv columns.
+SCORE_LETTERS = {"r_score": "r", "f_score": "f", "m_score": "m"}
+
+
+def aligned_scores(scores: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """The scores of the segmented customers, in their order (cleaning may have set some customers aside)."""
+    return scores.loc[pd.Index(ids.astype(str))].reset_index(drop=True)
+
+
+def rfm_summary(scores: pd.DataFrame, labels: np.ndarray, groups: RfmGroups) -> RfmSummary:
+    """Customers per group, the segment × group cross-tab and the distribution of each score."""
+    counts = scores["rfm_group"].value_counts()
+    per_score = tuple((letter, int(score), int((scores[column] == score).sum()))
+                      for column, letter in SCORE_LETTERS.items() for score in range(1, 6))
+    return RfmSummary(groups=tuple(Count(name, int(counts.get(name, 0))) for name in groups.names),
+                      crosstab=tuple(rfm_crosstab(scores, labels, groups)), scores=per_score)
+
+
+def customer_columns(features: pd.DataFrame, id_column: str, scores: pd.DataFrame,
+                     ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Every aggregated feature and the R/F/M scores and group of each segmented customer, for customers.csv."""
+    order = pd.Index(ids.astype(str))
+    table = features.set_index(features[id_column].astype(str)).drop(columns=[id_column]).loc[order]
+    table = table.join(scores.loc[order])
+    return {column: table[column].to_numpy() for column in table.columns}

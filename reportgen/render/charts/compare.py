@@ -8,10 +8,9 @@ import math
 import altair as alt
 
 from reportgen.formatting import money
-from reportgen.render.charts.svg import label_chars
+from reportgen.render.charts.svg import WIDTH, label_chars
 from reportgen.result import AnalysisResult, Comparison
 
-WIDTH = 540
 INK, NEUTRAL, FAINT = "#333333", "#9aa5b1", "#d5dade"
 DRIFTED, UP, DOWN = "#d08a1e", "#3f8f5a", "#b0302c"
 MAX_FEATURES = 40  # bars in the drift chart; the table beside it lists every feature
