@@ -31,7 +31,7 @@ CHILD = """
 import json, sys, time
 from pathlib import Path
 from reportgen.config import DataConfig, TransactionsConfig
-from reportgen.transactions import aggregate_log
+from reportgen.inputs.logs.transactions import aggregate_log
 start = time.perf_counter()
 result = aggregate_log(Path(sys.argv[1]), DataConfig(), TransactionsConfig(window="all"))
 print(json.dumps({"aggregate_s": time.perf_counter() - start, "customers": len(result.customers),

@@ -19,10 +19,10 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from reportgen.config import load_config
-from reportgen.features import prepare
-from reportgen.kselect import select_k
-from reportgen.segment import fit_all, order_by_size, transform
-from reportgen.sources import load_source
+from reportgen.inputs.sources import load_source
+from reportgen.model.fit import fit_all, order_by_size, transform
+from reportgen.model.kselect import select_k
+from reportgen.prepare.features import prepare
 
 
 def _fit(matrix: np.ndarray, preprocessor: object, cfg: object) -> dict:

@@ -1,7 +1,7 @@
 """The command line: parse options, build a config, call the library, turn user errors into one line.
 
-Every command is a few lines; the work happens in :mod:`reportgen.pipeline`, :mod:`reportgen.inspect` and
-:mod:`reportgen.initcfg`.
+Every command is a few lines; the work happens in :mod:`reportgen.pipeline`, :mod:`reportgen.validate` and
+:mod:`reportgen.initconfig`.
 """
 
 from __future__ import annotations
@@ -56,9 +56,11 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     if value is None:
         return None
     items = [v.strip().lower() for v in value.split(",") if v.strip()]
-    unknown = [v for v in items if v not in ("pdf", "html", "json", "csv")]
+    from reportgen.config import FORMATS
+
+    unknown = [v for v in items if v not in FORMATS]
     if unknown or not items:
-        raise click.BadParameter(f"choose from pdf, html, json, csv (got {value!r})")
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (got {value!r})")
     return items
 
 
@@ -73,7 +75,7 @@ def _absolute(value: str | None) -> str | None:
 
 def _settings(config_path: str | None, input_file: str | None, overrides: dict[str, Any]):
     from reportgen.config import load_config
-    from reportgen.database.url import is_url, split_password
+    from reportgen.inputs.database.url import is_url, split_password
     from reportgen.resources import sample_data_dir
 
     if config_path is None and input_file is None:
@@ -98,7 +100,7 @@ def _log_sql() -> None:
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("  sql: %(message)s"))
-    logger = logging.getLogger("reportgen.database")
+    logger = logging.getLogger("reportgen.inputs.database")
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
 
@@ -200,7 +202,7 @@ def run(input_file: str | None, config_path: str | None, table: str | None, quer
         for path in outcome.paths:
             click.echo(str(path))
         if config.output.database:
-            from reportgen.database.url import redact
+            from reportgen.inputs.database.url import redact
 
             click.echo(f"{redact(config.output.database)} {config.output.segments_table}, "
                        f"{config.output.summary_table} (period {config.report.period})")
@@ -221,8 +223,8 @@ def init(input_file: str, table: str | None, query: str | None, output: str, for
       reportgen init customers.csv -o reportgen.toml
       reportgen init postgresql://db.example/shop --table customers
     """
-    from reportgen.database.url import is_url
-    from reportgen.initcfg import write_initial_config
+    from reportgen.initconfig import write_initial_config
+    from reportgen.inputs.database.url import is_url
 
     database = None
     if is_url(input_file):
@@ -244,7 +246,7 @@ def validate(input_file: str | None, config_path: str | None, table: str | None,
     Example:
       reportgen validate customers.csv -c reportgen.toml
     """
-    from reportgen.inspect import quality_summary
+    from reportgen.validate import quality_summary
 
     click.echo(quality_summary(_settings(config_path, input_file, {"data.table": table, "data.query": query})))
 
@@ -264,14 +266,15 @@ def history(runs_dir: str, output: str | None, template_dir: str | None) -> None
       reportgen history runs/                      # → runs/history/history.html and history.pdf
       reportgen history runs/ -o trends/
     """
-    from reportgen.history import History, collect_runs
-    from reportgen.render.history import render_history
+    from reportgen.compare.history import History, collect_runs
+    from reportgen.render.historyreport import render_history
     from reportgen.render.limits import check_address_space
+    from reportgen.render.palette import unused_color
 
     check_address_space(["history"])
     runs = collect_runs(Path(runs_dir))
     out_dir = Path(output) if output else Path(runs_dir) / "history"
-    paths = render_history(History.from_runs(runs), out_dir.expanduser(),
+    paths = render_history(History.from_runs(runs, unused_color), out_dir.expanduser(),
                            Path(_absolute(template_dir)) if template_dir else None)
     click.echo(f"{len(runs)} runs, {runs[0].period} to {runs[-1].period}. Wrote:", err=True)
     for path in paths:

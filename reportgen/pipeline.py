@@ -21,21 +21,42 @@ import numpy as np
 import pandas as pd
 
 from reportgen import __version__
-from reportgen.baseline import Baseline, load_baseline
-from reportgen.compare import Carried, check_compatible, compare, identities, reused
+from reportgen.compare.baseline import Baseline, load_baseline
+from reportgen.compare.drift import reference_stats
+from reportgen.compare.monthly import Carried, check_compatible, compare, identities, reused
 from reportgen.config import Config, effective_config
-from reportgen.database.writeback import write_back, write_target
-from reportgen.drift import reference_stats
+from reportgen.describe.highlights import highlights
+from reportgen.describe.keyfeatures import key_features
+from reportgen.describe.naming import name_segments
+from reportgen.describe.plain import plain_traits, portrait, role_texts, short_trait
+from reportgen.describe.profile import (
+    SegmentProfile,
+    profile_segments,
+    segment_map,
+    segment_metrics,
+    segment_silhouettes,
+)
+from reportgen.describe.rfm import (
+    SCORES,
+    aligned_scores,
+    customer_columns,
+    load_rfm_groups,
+    rfm_scores,
+    rfm_summary,
+    segment_rfm_metrics,
+)
+from reportgen.describe.rules import SegmentMetrics, load_rulebook, recommend
+from reportgen.describe.stakes import rank, target_masks
 from reportgen.errors import ConfigError
-from reportgen.features import PreparedData, prepare
-from reportgen.highlights import highlights
-from reportgen.kselect import sample_rows, select_k
+from reportgen.inputs.database.writeback import write_back, write_target
+from reportgen.inputs.logs.transactions import ID_COLUMN
+from reportgen.inputs.sources import Source, load_source
 from reportgen.memory import give_back, out_of_memory
-from reportgen.modelio import assign, export_model, model_digest
-from reportgen.naming import name_segments
-from reportgen.plain import plain_traits, portrait, role_texts, short_trait
-from reportgen.profile import SegmentProfile, profile_segments, segment_map, segment_metrics, segment_silhouettes
-from reportgen.provenance import library_versions
+from reportgen.model.fit import FittedModel, fit_all, order_by_size, transform
+from reportgen.model.kselect import sample_rows, select_k
+from reportgen.model.modelfile import assign, export_model, model_digest
+from reportgen.prepare.features import PreparedData, prepare
+from reportgen.render.palette import segment_colors
 from reportgen.result import (
     FORMAT_VERSION,
     AnalysisResult,
@@ -46,20 +67,11 @@ from reportgen.result import (
     RunInfo,
     Segment,
 )
-from reportgen.rfm import segment_rfm_metrics
-from reportgen.rfmreport import aligned_scores, customer_columns, rfm_summary
-from reportgen.rules import SegmentMetrics, load_rulebook, recommend
-from reportgen.segment import FittedModel, fit_all, order_by_size, transform
-from reportgen.sources import Source, load_source
-from reportgen.stakes import rank, target_masks
+from reportgen.result.provenance import library_versions
 from reportgen.userfiles import check_user_files
 
 if TYPE_CHECKING:
     from reportgen.render.worker import RenderWorker
-
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
-           "#bab0ac", "#2f4b7c", "#a05195", "#d45087", "#665191", "#ffa600")
-
 
 @dataclass(frozen=True)
 class Analysis:
@@ -128,12 +140,6 @@ def _with_currency(config: Config, quality: DataQuality) -> tuple[Config, str]:
     return config.model_copy(update={"report": config.report.model_copy(update={"currency": symbol})}), source
 
 
-def _colors(k: int, carried: dict[int, str]) -> dict[int, str]:
-    """Carried colours stay; other segments take the first palette colours nobody uses yet."""
-    free = iter([c for c in PALETTE if c not in carried.values()] + list(PALETTE))
-    return {seg: carried.get(seg) or next(free) for seg in range(k)}
-
-
 def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
                         extra: dict[int, dict[str, float | str]], carried: Carried | None, prepared: PreparedData,
                         labels: np.ndarray) -> tuple[tuple[Segment, ...], tuple, tuple, dict]:
@@ -174,7 +180,7 @@ def name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
         kept = f"{share:.0%} of its customers who are in both runs, " if share is not None else ""
         names[seg] = (names[seg][0], f"Same segment as last run's '{inherited[seg]}' ({kept}centroid distance "
                                      f"{distance:.2f}); the name is kept so the segment keeps its identity.")
-    colors = _colors(k, carried.colors if carried else {})
+    colors = segment_colors(k, carried.colors if carried else {})
     named = [SegmentMetrics(m.segment_id, names[m.segment_id][0], m.metrics, m.traits) for m in metrics]
     rulebook = load_rulebook(config.resolve(config.rules.file), config.rules.mode)
     recommendations, not_applicable = recommend(rulebook, named, currency, audience_counts)
@@ -237,11 +243,15 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     check_user_files(config)  # rules, names, maps, templates: before any data is read
     with stages.stage("load"):
         source: Source = load_source(config)
+        scores, groups = None, None
+        if source.kind == "transactions":  # a log's customers get RFM scores from their aggregated history
+            groups = load_rfm_groups(config.resolve(config.transactions.rfm_groups))
+            scores = rfm_scores(source.table.frame, ID_COLUMN, groups).set_index(ID_COLUMN)[list(SCORES)]
     config, seg_cfg = source.config, source.config.segmentation
     with stages.stage("clean"):
         prepared: PreparedData = prepare(source.table, config)
         config, currency_source = _with_currency(config, prepared.quality)
-        if source.scores is None:  # only transaction logs read the raw rows again; let the memory go
+        if scores is None:  # only transaction logs read the raw rows again; let the memory go
             source = dataclasses.replace(source, table=dataclasses.replace(source.table, frame=pd.DataFrame()))
     baseline = None
     if config.comparison.baseline:
@@ -273,11 +283,11 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
                                                                     config.report.currency)) for p in profiles)
         projected = segment_map(matrix, fitted.labels, seg_cfg.seed)
         rfm, rfm_metrics, extra_columns = None, {}, {}
-        if source.scores is not None and source.groups is not None:
-            scores = aligned_scores(source.scores, prepared.ids)
-            rfm = rfm_summary(scores, fitted.labels, source.groups)
-            rfm_metrics = segment_rfm_metrics(scores, fitted.labels, source.groups)
-            extra_columns = customer_columns(source.table.frame, prepared.id_name, source.scores, prepared.ids)
+        if scores is not None and groups is not None:
+            aligned = aligned_scores(scores, prepared.ids)
+            rfm = rfm_summary(aligned, fitted.labels, groups)
+            rfm_metrics = segment_rfm_metrics(aligned, fitted.labels, groups)
+            extra_columns = customer_columns(source.table.frame, prepared.id_name, scores, prepared.ids)
     with stages.stage("name & recommend"):
         segments, recommendations, not_applicable, audiences = _name_and_recommend(
             profiles, config, rfm_metrics, carried, prepared, fitted.labels)
@@ -308,8 +318,6 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         segment_map=projected, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
         transactions=source.log, rfm=rfm, comparison=comparison, labels=tuple(prepared.labels.items()),
         units=tuple(prepared.units.items()), value_unit=prepared.units.get(prepared.roles.get("monetary", ""), ""))
-    from reportgen.render.explorer import key_features  # what the HTML explorer shows per customer
-
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns, key_features(prepared.reported, prepared.roles, segments),
                               audiences=audiences)
@@ -331,8 +339,8 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
         Render HTML and PDF in a second process, started before the analysis so that it imports and warms up
         the rendering libraries meanwhile (what the command line does). The files written are the same.
     """
-    from reportgen.output import prepare_target
     from reportgen.render.limits import check_address_space
+    from reportgen.render.output import prepare_target
     from reportgen.render.worker import VISUAL, claim
 
     start = time.perf_counter()
@@ -361,9 +369,9 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
 def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: RenderWorker | None,
                 progress: Progress | None) -> tuple[tuple[Path, ...], dict[str, float]]:
     """Render every format into a staging folder (the worker takes the visual ones) and move it into place."""
-    from reportgen.output import staging
     from reportgen.render import RenderContext, renderer
     from reportgen.render.jsonout import dumps
+    from reportgen.render.output import staging
     from reportgen.render.worker import VISUAL
 
     stages = _Stages(progress)
@@ -373,7 +381,7 @@ def _render_all(config: Config, analysis: Analysis, out_dir: Path, worker: Rende
     ctx = RenderContext(generated_at=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
                         template_dir=config.resolve(config.output.template_dir))
     if set(VISUAL) & set(here):
-        from reportgen.charts import build_charts
+        from reportgen.render.charts.report import build_charts
 
         with stages.stage("charts"):
             charts, notes = build_charts(analysis.result)

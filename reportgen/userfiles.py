@@ -51,9 +51,9 @@ def check_user_files(config: Config) -> list[str]:
         Listing every problem at once: the rules file (each rule named), the RFM group map, segment names, the
         template folder (the file refused), the logo and the baseline folder.
     """
-    from reportgen.logo import read_logo
-    from reportgen.rfm import load_rfm_groups
-    from reportgen.rules import load_rulebook
+    from reportgen.describe.rfm import load_rfm_groups
+    from reportgen.describe.rules import load_rulebook
+    from reportgen.render.logo import read_logo
 
     done: list[str] = []
     problems: list[str] = []

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reportgen.changes import DriftReport, FeatureDrift, Migration, Move
+from reportgen.compare.mixshift import mix_behaviour
+from reportgen.compare.stability import RetrainThresholds, retrain_advice
 from reportgen.config import Config, effective_config
-from reportgen.mixshift import mix_behaviour
 from reportgen.result import (
     AnalysisResult,
     BaselineSegment,
@@ -35,7 +35,7 @@ from reportgen.result import (
     SegmentMap,
     Trait,
 )
-from reportgen.stability import RetrainThresholds, retrain_advice
+from reportgen.result.changes import DriftReport, FeatureDrift, Migration, Move
 
 NAMES = (
     "Affluent big spenders", "Deal-seeking families", "Lapsed low spenders", "Young web browsers",
@@ -253,7 +253,7 @@ def make_comparison(result: AnalysisResult, period: str = "2026-Q2") -> Comparis
     identities = (*(SegmentIdentity(s.id, "kept", old_of[s.id], s.name, round(0.12 + 0.07 * s.id, 3))
                     for s in now[:kept]), SegmentIdentity(now[-1].id, "new", None, None, None))
     drift = _drift()
-    advice = retrain_advice(0.86, drift.dataset_drift, drift.share_drifted, 2, RetrainThresholds())
+    advice = retrain_advice(0.86, drift.dataset_drift, drift.share_drifted, 2, RetrainThresholds.from_config())
     sentences = (f"Since {period}: {migration.added:,} customers joined, {migration.lost:,} left and "
                  f"{migration.both:,} are in both runs; {migration.stayed:,} of those stayed in the same segment.",
                  f"Largest move: {moves[0][2]:,} customers from {old_names[moves[0][0]]} to {now[moves[0][1]].name}.",

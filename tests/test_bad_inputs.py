@@ -29,10 +29,11 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from reportgen import features, memory
+from reportgen import memory
 from reportgen.cli import main
 from reportgen.config import DataConfig
-from reportgen.load import read_table
+from reportgen.inputs.files import read_table
+from reportgen.prepare import features
 from reportgen.resources import sample_data_dir
 
 Made = tuple[Path, list[str]]

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from reportgen.charts import build_charts
 from reportgen.config import load_config
 from reportgen.pipeline import Outcome, build_report
 from reportgen.render import RenderContext
-from reportgen.render.html import render_html
+from reportgen.render.charts.report import build_charts
+from reportgen.render.html.document import render_html
 from reportgen.resources import sample_data_dir
 from tests.factories import make_customers, make_result
 

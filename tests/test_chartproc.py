@@ -14,7 +14,7 @@ import pytest
 from reportgen import build_report
 from reportgen.config import load_config
 from reportgen.errors import RenderError
-from reportgen.render.chartproc import ChartFeed
+from reportgen.render.charts.process import ChartFeed
 from reportgen.resources import sample_data_dir
 
 

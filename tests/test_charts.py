@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import vl_convert
 
-from reportgen.charts import MAX_POINTS, build_charts, chart_objects, chart_specs, to_svg
 from reportgen.config import load_config
 from reportgen.errors import RenderError
 from reportgen.pipeline import analyse
-from reportgen.render.chartsvg import LABEL_CHARS
+from reportgen.render.charts.report import MAX_POINTS, build_charts, chart_objects, chart_specs, to_svg
+from reportgen.render.charts.svg import LABEL_CHARS
 from reportgen.result import AnalysisResult
 from tests.factories import make_comparison, make_result
 
@@ -179,7 +179,7 @@ def test_map_points_are_translucent_without_a_transparency_group_each(
 
 def test_the_warm_up_chart_is_valid_and_draws() -> None:
     # The warm-up runs where errors are not reported; an invalid rehearsal chart would silently warm up nothing.
-    from reportgen.render.chartsvg import _rehearsal, warm_up
+    from reportgen.render.charts.svg import _rehearsal, warm_up
 
     spec = _rehearsal()
     alt.VConcatChart.from_dict({k: v for k, v in spec.items() if k != "config"}, validate=True)

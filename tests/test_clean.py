@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.clean import CleaningLog, clean_values, clip_outliers, dedupe_ids
 from reportgen.config import CleaningConfig
 from reportgen.errors import ConfigError, DataError
+from reportgen.prepare.clean import CleaningLog, clean_values, clip_outliers, dedupe_ids
 
 
 def _frame() -> pd.DataFrame:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from reportgen.currency import infer_currency
-from reportgen.initcfg import initial_config_text
+from reportgen.initconfig import initial_config_text
+from reportgen.prepare.currency import infer_currency
 
 
 @pytest.mark.parametrize(("columns", "code", "evidence"), [

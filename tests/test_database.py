@@ -21,9 +21,9 @@ from pgcluster import ANALYST, ANALYST_PASSWORD, READER
 
 from reportgen.cli import main
 from reportgen.config import load_config
-from reportgen.database.connection import connect
-from reportgen.database.reader import database_input, read_customers
-from reportgen.database.url import parse_url, redact, split_password
+from reportgen.inputs.database.connection import connect
+from reportgen.inputs.database.reader import database_input, read_customers
+from reportgen.inputs.database.url import parse_url, redact, split_password
 
 FAST = ["--formats", "json,csv", "-q"]
 PROVENANCE = {("run", "input_name"), ("run", "input_sha256")}

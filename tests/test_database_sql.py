@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from reportgen.config import DataConfig, TransactionsConfig
-from reportgen.database.dialect import to_postgres
-from reportgen.database.url import is_url, parse_url, redact, split_password
 from reportgen.errors import ConfigError
-from reportgen.logcolumns import detect_log_columns
-from reportgen.logsource import LogSource
-from reportgen.logsql import customers_sql, lines_sql
+from reportgen.inputs.database.dialect import to_postgres
+from reportgen.inputs.database.url import is_url, parse_url, redact, split_password
+from reportgen.inputs.logs.columns import detect_log_columns
+from reportgen.inputs.logs.source import LogSource
+from reportgen.inputs.logs.sql import customers_sql, lines_sql
 
 NAMES = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import click
 
 from reportgen.cli import main
-from reportgen.initcfg import config_reference
+from reportgen.initconfig import config_reference
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 def test_config_reference_is_current() -> None:
-    assert config_reference() in README, "regenerate with: python -m reportgen.initcfg"
+    assert config_reference() in README, "regenerate with: python -m reportgen.initconfig"
 
 
 def test_every_command_and_option_is_documented() -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wasserstein_distance
 
-from reportgen.drift import (
+from reportgen.compare.drift import (
     EPSILON,
     LEVELS,
     MAX_DISTANCE,
@@ -23,7 +23,7 @@ from reportgen.drift import (
 )
 from reportgen.errors import BaselineError, ConfigError
 
-THRESHOLDS = DriftThresholds()
+THRESHOLDS = DriftThresholds.from_config()
 
 
 def _customers(n: int = 5000, seed: int = 7, shift: float = 0.0) -> pd.DataFrame:
@@ -101,7 +101,7 @@ def test_categorical_shift_psi_and_jensen_shannon() -> None:
     base = pd.DataFrame({"channel": ["store"] * 50 + ["web"] * 50})
     now = pd.DataFrame({"channel": ["store"] * 100})
     stats = reference_stats(base, [], ["channel"])
-    channel = feature_drift(stats, now, DriftThresholds(min_bin_count=1)).features[0]
+    channel = feature_drift(stats, now, DriftThresholds.from_config(min_bin_count=1)).features[0]
     psi = 0.5 * math.log(2) + (EPSILON - 0.5) * math.log(EPSILON / 0.5)
     m = np.array([0.75, 0.25])
     js = math.sqrt((0.5 * math.log2(0.5 / m[0]) + 0.5 * math.log2(0.5 / m[1]) + math.log2(1 / m[0])) / 2)
@@ -187,7 +187,7 @@ def test_malformed_reference(reference: dict) -> None:
                                     {"min_bin_count": 0}])
 def test_threshold_validation(fields: dict) -> None:
     with pytest.raises(ConfigError):
-        DriftThresholds(**fields)
+        DriftThresholds.from_config(**fields)
 
 
 def _numpy_psi(base: np.ndarray, now: np.ndarray, edges: list[float]) -> float:
@@ -218,7 +218,8 @@ def test_psi_and_wasserstein_agree_with_independent_implementations(seed: int) -
 def test_jensen_shannon_agrees_with_a_direct_computation() -> None:
     base = pd.DataFrame({"c": ["a"] * 60 + ["b"] * 30 + ["c"] * 10})
     now = pd.DataFrame({"c": ["a"] * 40 + ["b"] * 40 + ["c"] * 20})
-    drift = feature_drift(reference_stats(base, [], ["c"]), now, DriftThresholds(min_bin_count=1)).features[0]
+    thresholds = DriftThresholds.from_config(min_bin_count=1)
+    drift = feature_drift(reference_stats(base, [], ["c"]), now, thresholds).features[0]
     p, q = np.array([0.6, 0.3, 0.1]), np.array([0.4, 0.4, 0.2])
     m = (p + q) / 2
     js = math.sqrt((np.sum(p * np.log2(p / m)) + np.sum(q * np.log2(q / m))) / 2)

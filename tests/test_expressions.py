@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.expressions import MAX_LENGTH, ExpressionError, parse
+from reportgen.prepare.expressions import MAX_LENGTH, ExpressionError, parse
 
 A = np.array([1.0, 4.0, 9.0])
 B = np.array([2.0, 2.0, 3.0])

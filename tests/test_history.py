@@ -13,11 +13,12 @@ from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from reportgen.cli import main
+from reportgen.compare.history import History, RunPoint, SegmentPoint, collect_runs
 from reportgen.config import load_config
 from reportgen.errors import BaselineError, DataError
-from reportgen.history import History, RunPoint, SegmentPoint, collect_runs
 from reportgen.pipeline import build_report
-from reportgen.render.html import external_reference
+from reportgen.render.html.document import external_reference
+from reportgen.render.palette import unused_color
 from reportgen.resources import sample_data_dir
 
 # Folder names sort differently from the periods, so the order can only come from the periods.
@@ -73,7 +74,7 @@ def test_collect_runs_orders_by_period_and_reads_comparisons(runs_dir: Path) -> 
 
 def test_history_segments_first_seen_with_latest_distinct_colours(runs_dir: Path) -> None:
     runs = collect_runs(runs_dir)
-    history = History.from_runs(runs)
+    history = History.from_runs(runs, unused_color)
     names = [name for name, _ in history.segments]
     assert names == list(dict.fromkeys(s.name for r in runs for s in r.segments))
     colours = dict(history.segments)
@@ -89,7 +90,7 @@ def test_retired_segment_gets_a_free_colour_and_shared_periods_get_folders() -> 
 
     history = History.from_runs([point("2026-01", "a", ("Old", "#4e79a7"), ("Kept", "#f28e2b")),
                                  point("2026-02", "b", ("New", "#4e79a7"), ("Kept", "#f28e2b")),
-                                 point("2026-02", "c", ("New", "#4e79a7"), ("Kept", "#59a14f"))])
+                                 point("2026-02", "c", ("New", "#4e79a7"), ("Kept", "#59a14f"))], unused_color)
     colours = dict(history.segments)
     assert list(colours) == ["Old", "Kept", "New"]
     assert colours["New"] == "#4e79a7" and colours["Kept"] == "#59a14f"

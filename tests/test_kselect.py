@@ -11,7 +11,7 @@ from sklearn.datasets import make_blobs
 from reportgen import build_report
 from reportgen.config import SegmentationConfig, load_config
 from reportgen.errors import AnalysisError
-from reportgen.kselect import sample_rows, select_k
+from reportgen.model.kselect import sample_rows, select_k
 
 
 def _blobs(centers: int = 4, n: int = 800) -> np.ndarray:
@@ -35,7 +35,7 @@ def test_recovers_obvious_k_and_explains() -> None:
 
 
 def test_stability_measures_reproducibility() -> None:
-    from reportgen.kselect import split_half_stability
+    from reportgen.model.kselect import split_half_stability
 
     cfg = SegmentationConfig()
     assert split_half_stability(_blobs(4), 4, cfg) > 0.95

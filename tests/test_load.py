@@ -1,4 +1,4 @@
-"""Tests for reportgen.load: formats, sniffing, encodings and the DataError for every bad input."""
+"""Tests for reportgen.inputs.files: formats, sniffing, encodings and the DataError for every bad input."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 
 from reportgen.config import DataConfig
 from reportgen.errors import DataError
-from reportgen.load import LoadedTable, file_sha256, read_table
+from reportgen.inputs.files import LoadedTable, file_sha256, read_table
 
 NAMES_TEXT = "name,city\nMüller,café\nSmith,Paris\n"
 

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.config import DataConfig, TransactionsConfig
-from reportgen.logdates import detect_format
-from reportgen.transactions import aggregate_log, detect_log_columns, log_mapping, looks_like_log
+from reportgen.inputs.logs.dates import detect_format
+from reportgen.inputs.logs.transactions import aggregate_log, detect_log_columns, log_mapping, looks_like_log
 
 
 def _run(path: Path, out: Path, *more: str) -> pd.DataFrame:

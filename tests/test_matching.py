@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from reportgen.compare.matching import default_max_distance, match_by_customers, match_segments, overlap_shares
 from reportgen.errors import BaselineError, ConfigError
-from reportgen.matching import default_max_distance, match_by_customers, match_segments, overlap_shares
 
 OLD = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0], [4.0, 4.0]])
 

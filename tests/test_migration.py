@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from reportgen.changes import Migration, Move
+from reportgen.compare.migration import migration
 from reportgen.errors import DataError
-from reportgen.migration import migration
+from reportgen.result.changes import Migration, Move
 
 OLD_NAMES = {0: "Big spenders", 1: "Bargain hunters", 2: "Lapsed"}
 NEW_NAMES = {0: "Big spenders", 1: "Bargain hunters", 2: "Lapsed", 3: "Newcomers"}

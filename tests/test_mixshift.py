@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reportgen.mixshift import mix_behaviour
+from reportgen.compare.mixshift import mix_behaviour
 
 OLD = [(0, 0.5, 100.0), (1, 0.5, 20.0)]  # overall mean 60
 

@@ -9,10 +9,10 @@ import pytest
 
 from reportgen.config import load_config
 from reportgen.errors import BaselineError
-from reportgen.features import prepare
-from reportgen.load import read_table
-from reportgen.modelio import MODEL_FORMAT, assign, check_model, model_digest
+from reportgen.inputs.files import read_table
+from reportgen.model.modelfile import MODEL_FORMAT, assign, check_model, model_digest
 from reportgen.pipeline import analyse
+from reportgen.prepare.features import prepare
 from reportgen.resources import sample_data_dir
 
 

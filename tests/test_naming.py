@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from reportgen.describe.naming import CONFIG_REASON, NameRule, load_names, name_segments, z_phrase
+from reportgen.describe.rules import SegmentMetrics
 from reportgen.errors import ConfigError
-from reportgen.naming import CONFIG_REASON, NameRule, load_names, name_segments, z_phrase
-from reportgen.rules import SegmentMetrics
 
 
 def _segment(segment_id: int, **z: float) -> SegmentMetrics:

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from reportgen.cli import main
-from reportgen.output import MARKER, read_marker, staging
+from reportgen.render.output import MARKER, read_marker, staging
 
 
 def run_cli(*args: str) -> object:
@@ -133,7 +133,7 @@ def test_new_folder_gets_the_usual_mode(tmp_path: Path) -> None:
 KILL = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    import reportgen.output as output
+    import reportgen.render.output as output
 
     target, step = Path(sys.argv[1]), sys.argv[2]
     if step.startswith("fallback"):
@@ -217,7 +217,7 @@ def test_a_live_run_keeps_its_staging_folder(tmp_path: Path, data: Path) -> None
 RACE = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from reportgen.output import staging
+    from reportgen.render.output import staging
 
     target = Path(sys.argv[1])
     for i in range(40):

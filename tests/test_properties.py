@@ -28,14 +28,14 @@ import pandas as pd
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from reportgen import expressions
 from reportgen.config import Config, DataConfig, FeaturesConfig, load_config
+from reportgen.describe.rules import load_rulebook
 from reportgen.errors import ConfigError, ReportgenError
-from reportgen.load import read_table
+from reportgen.inputs.files import read_table
 from reportgen.pipeline import build_report
-from reportgen.roles import infer_roles, suggest_totals
-from reportgen.rules import load_rulebook
-from reportgen.schema import Schema, infer_schema
+from reportgen.prepare import expressions
+from reportgen.prepare.roles import infer_roles, suggest_totals
+from reportgen.prepare.schema import Schema, infer_schema
 
 # The same examples on every run, so CI is reproducible. A longer hunt for bugs, with fresh random examples each
 # time: REPORTGEN_PROPERTY_EXAMPLES=2000 python -m pytest tests/test_properties.py

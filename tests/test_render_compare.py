@@ -10,14 +10,14 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
-from reportgen.changes import FeatureDrift
-from reportgen.charts import build_charts, to_svg
-from reportgen.charts_compare import MAX_FEATURES, compare_charts
+from reportgen.compare.stability import RetrainAdvice
 from reportgen.render import RenderContext
-from reportgen.render.html import render_html
-from reportgen.render.pdf import render_pdf
+from reportgen.render.charts.compare import MAX_FEATURES, compare_charts
+from reportgen.render.charts.report import build_charts, to_svg
+from reportgen.render.html.document import render_html
+from reportgen.render.pdf.document import render_pdf
 from reportgen.result import AnalysisResult
-from reportgen.stability import RetrainAdvice
+from reportgen.result.changes import FeatureDrift
 from tests.factories import make_comparison, make_customers, make_result
 
 GENERATED = "2026-11-22T09:30:00+00:00"

@@ -10,12 +10,12 @@ import pytest
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
-from reportgen.charts import build_charts
 from reportgen.config import Config, effective_config
 from reportgen.errors import RenderError
 from reportgen.render import RenderContext
-from reportgen.render.html import render_html
-from reportgen.render.pdf import LocalOnlyFetcher, render_pdf
+from reportgen.render.charts.report import build_charts
+from reportgen.render.html.document import render_html
+from reportgen.render.pdf.document import LocalOnlyFetcher, render_pdf
 from reportgen.resources import templates_dir
 from reportgen.result import AnalysisResult
 from tests.factories import make_customers, make_result
@@ -194,7 +194,7 @@ def test_the_garbage_collector_is_paused_only_while_laying_out(tmp_path: Path) -
 
     import weasyprint
 
-    from reportgen.render.pdf import write_pdf
+    from reportgen.render.pdf.document import write_pdf
 
     page = "<p>" + "text " * 20_000 + "</p>" + "<div><span>x</span></div>" * 3_000
     collections = []
@@ -245,9 +245,9 @@ def weasyprint_steps() -> list[str]:
 
 def test_each_chart_is_loaded_when_its_page_is_laid_out_and_drawn_from_its_pdf_drawing(
         result: AnalysisResult, tmp_path: Path, weasyprint_steps: list[str]) -> None:
-    from reportgen.render.chartforms import drawing_from_svg
     from reportgen.render.context import render_page
-    from reportgen.render.pdf import write_pdf
+    from reportgen.render.pdf.chartforms import drawing_from_svg
+    from reportgen.render.pdf.document import write_pdf
 
     svgs, notes = build_charts(result)
     charts = _RecordingCharts(svgs, weasyprint_steps)
@@ -272,7 +272,7 @@ def test_each_chart_is_loaded_when_its_page_is_laid_out_and_drawn_from_its_pdf_d
 def test_a_chart_that_fails_while_laid_out_names_itself(result: AnalysisResult, tmp_path: Path,
                                                        weasyprint_steps: list[str]) -> None:
     from reportgen.render.context import render_page
-    from reportgen.render.pdf import write_pdf
+    from reportgen.render.pdf.document import write_pdf
 
     svgs, notes = build_charts(result)
     charts = _RecordingCharts(svgs, weasyprint_steps, failing="silhouette_k")
@@ -283,7 +283,7 @@ def test_a_chart_that_fails_while_laid_out_names_itself(result: AnalysisResult, 
 
 def test_charts_share_one_colour_profile_and_fall_back_to_svg(result: AnalysisResult, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from reportgen.render import pdfimages
+    from reportgen.render.pdf import images as pdfimages
 
     assert pdfimages._embedding  # the installed WeasyPrint takes the charts' forms
     reader = _render(result, tmp_path)
@@ -301,14 +301,14 @@ def test_charts_share_one_colour_profile_and_fall_back_to_svg(result: AnalysisRe
 
 
 def test_a_chart_svg_that_cannot_be_converted_is_a_render_error() -> None:
-    from reportgen.render.chartforms import drawing_from_svg
+    from reportgen.render.pdf.chartforms import drawing_from_svg
 
     with pytest.raises(RenderError, match="could not be converted"):
         drawing_from_svg("<svg><unclosed")
 
 
 def test_chart_size_comes_from_the_svg_root_in_any_attribute_order() -> None:
-    from reportgen.render.pdfimages import ChartImage
+    from reportgen.render.pdf.images import ChartImage
 
     svg = '<svg xmlns="http://www.w3.org/2000/svg" height="20" viewBox="0 0 10 20" width="10.5"><g width="3"/></svg>'
     assert ChartImage("a", {"a": svg}, None, lambda: None).get_intrinsic_size(1, 16) == (10.5, 20.0, 10.5 / 20)

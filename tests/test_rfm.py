@@ -1,4 +1,4 @@
-"""Tests for reportgen.rfm: quintile scores, the validated group map and the per-segment summaries."""
+"""Tests for reportgen.describe.rfm: quintile scores, the validated group map and the per-segment summaries."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from reportgen.describe.rfm import load_rfm_groups, rfm_crosstab, rfm_scores, rfm_slug, segment_rfm_metrics
 from reportgen.errors import ConfigError, DataError
 from reportgen.resources import package_data
-from reportgen.rfm import load_rfm_groups, rfm_crosstab, rfm_scores, rfm_slug, segment_rfm_metrics
 
 CLASSIC = ("Champions", "Loyal", "Potential loyalist", "New", "Promising", "Need attention", "About to sleep",
            "At risk", "Can't lose them", "Hibernating", "Lost")

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from reportgen.config import FeaturesConfig
-from reportgen.roles import infer_roles, suggest_totals
-from reportgen.schema import date_format, infer_schema, numeric_text
+from reportgen.prepare.roles import infer_roles, suggest_totals
+from reportgen.prepare.schema import date_format, infer_schema, numeric_text
 
 
 def _frame() -> pd.DataFrame:

@@ -8,9 +8,9 @@ import pytest
 from sklearn.metrics import silhouette_samples
 
 from reportgen.config import SegmentationConfig
-from reportgen.kselect import select_k
-from reportgen.segment import fit_all, order_by_size, transform
-from reportgen.silhouette import BLOCK_ROWS, silhouette_values
+from reportgen.model.fit import fit_all, order_by_size, transform
+from reportgen.model.kselect import select_k
+from reportgen.model.silhouette import BLOCK_ROWS, silhouette_values
 
 
 def _blobs(n: int, seed: int = 0) -> np.ndarray:
@@ -63,7 +63,7 @@ def test_search_on_a_sample_then_every_customer_is_assigned() -> None:
 @pytest.mark.parametrize("scaling", ["standard", "robust"])
 @pytest.mark.parametrize("pca", ["off", 3])
 def test_transform_equals_the_column_transformer(scaling: str, pca: str | int) -> None:
-    from reportgen.segment import build_preprocessor
+    from reportgen.model.fit import build_preprocessor
 
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"spend": rng.gamma(2, 300, 900), "visits": rng.integers(0, 30, 900).astype(float),
@@ -82,7 +82,7 @@ def test_transform_equals_the_column_transformer(scaling: str, pca: str | int) -
 
 
 def test_large_tables_segment_in_float32_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    import reportgen.segment as segment
+    import reportgen.model.fit as segment
 
     frame = pd.DataFrame(_blobs(3000), columns=[f"f{i}" for i in range(6)])
     cfg = SegmentationConfig(k_max=6)

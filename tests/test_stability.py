@@ -6,10 +6,10 @@ import math
 
 import pytest
 
+from reportgen.compare.stability import RetrainThresholds, retrain_advice
 from reportgen.errors import ConfigError
-from reportgen.stability import RetrainThresholds, retrain_advice
 
-DEFAULT = RetrainThresholds()
+DEFAULT = RetrainThresholds.from_config()
 
 
 @pytest.mark.parametrize(("ari", "drift", "share", "unmatched", "action", "reasons"), [
@@ -37,7 +37,7 @@ def test_advice(ari: float, drift: bool, share: float, unmatched: int, action: s
 
 
 def test_custom_thresholds() -> None:
-    lenient = RetrainThresholds(min_ari=0.5, max_unmatched=1)
+    lenient = RetrainThresholds.from_config(min_ari=0.5, max_unmatched=1)
     advice = retrain_advice(0.6, False, 0.0, 1, lenient)
     assert advice.action == "keep"
     assert advice.reasons[0].endswith("ARI 0.600 is at or above 0.50, no data-set drift (0% of features drifted), "
@@ -57,4 +57,4 @@ def test_invalid_inputs(ari: float, share: float, unmatched: int) -> None:
 @pytest.mark.parametrize("fields", [{"min_ari": 1.2}, {"max_unmatched": -1}])
 def test_invalid_thresholds(fields: dict) -> None:
     with pytest.raises(ConfigError):
-        RetrainThresholds(**fields)
+        RetrainThresholds.from_config(**fields)

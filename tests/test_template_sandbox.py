@@ -21,8 +21,8 @@ from jinja2 import StrictUndefined
 from reportgen.cli import main
 from reportgen.errors import RenderError
 from reportgen.render import RenderContext
-from reportgen.render.html import JS_FLAG, render_html
-from reportgen.render.selfcontained import external_reference, script_hash, secure_page
+from reportgen.render.html.document import JS_FLAG, render_html
+from reportgen.render.html.selfcontained import external_reference, script_hash, secure_page
 from reportgen.render.templating import render_template
 from reportgen.resources import templates_dir
 from reportgen.sandbox import BudgetedSandbox, BudgetError, Limits, budget, render

@@ -1,4 +1,5 @@
-"""Tests for reportgen.transactions: column detection, the exclusion rules, per-customer features and bad input.
+"""Tests for reportgen.inputs.logs.transactions: column detection, the exclusion rules, per-customer features and
+bad input.
 
 The real UCI Online Retail log is checked customer by customer against an independent pandas computation.
 """
@@ -15,7 +16,13 @@ import pytest
 
 from reportgen.config import DataConfig, TransactionsConfig
 from reportgen.errors import ConfigError, DataError
-from reportgen.transactions import LogAggregate, LogColumns, aggregate_log, detect_log_columns, looks_like_log
+from reportgen.inputs.logs.transactions import (
+    LogAggregate,
+    LogColumns,
+    aggregate_log,
+    detect_log_columns,
+    looks_like_log,
+)
 
 RETAIL_HEADER = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID",
                  "Country"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import vl_convert
 
-from reportgen.render import vega
+from reportgen.render.charts import vega
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def _parent(pid: str) -> int | None:
 
 
 def test_the_worker_gets_only_the_rows_the_page_lists() -> None:
-    from reportgen.render.explorer import explorer_data, page_customers
+    from reportgen.render.html.explorer import explorer_data, page_customers
     from reportgen.result import CustomerTable
     from tests.factories import make_result
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the result model loads numpy: the render process is started before anything that heavy
-    from reportgen.render.chartforms import ChartDrawing
+    from reportgen.render.pdf.chartforms import ChartDrawing
     from reportgen.result import AnalysisResult, CustomerTable
 
 
@@ -46,7 +46,8 @@ def register(name: str) -> Callable[[Renderer], Renderer]:
     return decorator
 
 
-MODULES = {"csv": "csvout", "html": "html", "json": "jsonout", "pdf": "pdf"}  # format -> module that registers it
+# format -> module that registers it
+MODULES = {"csv": "csvout", "html": "html.document", "json": "jsonout", "pdf": "pdf.document"}
 
 
 def renderer(name: str) -> Renderer:

@@ -1,7 +1,8 @@
 """What the HTML and PDF templates receive: one context built from the result, and the page rendered from it.
 
 Both media render the same ``report.html``; they differ by stylesheet and by the ``medium`` flag. Only chart SVGs
-(drawn by :mod:`reportgen.charts`) and the rendered stylesheets are marked safe; every string from the data is
+(drawn by :mod:`reportgen.render.charts.report`) and the rendered stylesheets are marked safe; every
+string from the data is
 escaped by the templates.
 """
 
@@ -16,13 +17,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from reportgen.changes import DriftThresholds
 from reportgen.config import Config, effective_config
-from reportgen.definitions import FIGURES
-from reportgen.logo import read_logo
+from reportgen.describe.definitions import FIGURES
 from reportgen.render import CHART_SCHEME, RenderContext
-from reportgen.render.chartalt import chart_descriptions
+from reportgen.render.charts.describe import chart_descriptions
 from reportgen.render.cover import date_span, takeaway
+from reportgen.render.logo import read_logo
 from reportgen.render.templating import render_template
 from reportgen.result import AnalysisResult, Segment
 
@@ -45,7 +45,7 @@ def logo_data_uri(path: str | None) -> str | None:
     Raises
     ------
     ConfigError
-        When the file is missing, too large or not an image (see :func:`reportgen.logo.read_logo`).
+        When the file is missing, too large or not an image (see :func:`reportgen.render.logo.read_logo`).
     """
     if not path:
         return None
@@ -93,7 +93,7 @@ def config_sections(config: dict[str, Any], defaults: dict[str, Any] | None = No
 def chart_markup(name: str, charts: Mapping[str, str], medium: str, alt: str = "") -> Markup:
     """Chart ``name`` for the page: inline SVG in HTML, an image in the PDF.
 
-    The PDF refers to the chart as ``chart:<name>``, and :mod:`reportgen.render.pdfimages` takes it from
+    The PDF refers to the chart as ``chart:<name>``, and :mod:`reportgen.render.pdf.images` takes it from
     ``charts`` only when the page that shows it is laid out, so the page can be parsed, styled and partly laid out
     while the charts are still being drawn; the PDF then shows the chart's PDF drawing, the same vector graphic.
     ``alt`` (the chart's one-sentence description) becomes the PDF figure's alternative text.
@@ -132,14 +132,13 @@ def _compare_view(result: AnalysisResult) -> dict[str, Any] | None:
     if comparison is None:
         return None
     mig = comparison.migration
-    setting = result.run.config.get("comparison", {}).get("dataset_share")
     return {
         "baseline": {b.id: b for b in comparison.baseline_segments},
         "baseline_colors": {b.id: safe_color(b.color) for b in comparison.baseline_segments},
         "identity": {i.segment_id: i for i in comparison.identities},
         "added": {n: count for n, count, _ in mig.added_by_segment},
         "lost": dict(mig.lost_by_segment),
-        "dataset_share": DriftThresholds().dataset_share if setting is None else setting,
+        "dataset_share": result.run.config["comparison"]["dataset_share"],  # the effective setting
     }
 
 

@@ -14,10 +14,8 @@ import pyarrow.csv as pacsv
 
 from reportgen.render import RenderContext, register
 from reportgen.result import AnalysisResult, CustomerTable
+from reportgen.result.cells import TRIGGERS as _TRIGGERS
 
-# A leading apostrophe is itself escaped, so reading a cell back strips exactly the one this writer added.
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "'")
-UNESCAPE = r"^'(?=[=+\-@\t\r'])"  # the apostrophe this writer put before a cell
 _NEEDS_QUOTES = r'[,"\r\n]'
 
 

@@ -4,7 +4,7 @@ The rendering libraries take about as long to import and initialise as the analy
 out the PDF takes as long as writing a million-row CSV. A fresh interpreter (``spawn``: safe whatever
 threads or native runtimes the parent holds) imports and warms them up while the parent loads and analyses
 the data; when the result is ready it renders HTML and PDF into the staging folder, while the parent writes
-the data formats. Where it can fork, it forks a chart process (:mod:`reportgen.render.chartproc`) that draws
+the data formats. Where it can fork, it forks a chart process (:mod:`reportgen.render.charts.process`) that draws
 the charts and the HTML report while it parses and styles the PDF's page. Errors come back as messages and
 are raised in the parent as :class:`~reportgen.errors.RenderError`; the parent kills the worker (and its chart
 process) before it removes a staging folder.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from reportgen.errors import RenderError, ReportgenError
 
 if TYPE_CHECKING:
-    from reportgen.render.chartproc import ChartFeed, ChartProcess
+    from reportgen.render.charts.process import ChartFeed, ChartProcess
 
 VISUAL = ("html", "pdf")  # the formats that need the charts and the layout engine
 
@@ -34,12 +34,13 @@ VISUAL = ("html", "pdf")  # the formats that need the charts and the layout engi
 def _start_chart_process(conn: Connection, formats: tuple[str, ...]) -> ChartProcess | None:
     """With a PDF to lay out, fork the chart process (before the chart engine starts: its threads must not be
     forked); None when the platform cannot fork, and this process draws the charts itself."""
-    from reportgen.render import chartproc
+    from reportgen.render.charts import process as chartproc
 
     if "pdf" not in formats or not chartproc.can_fork():
         return None
-    from reportgen import charts  # noqa: F401 - imported once, before the fork, for both processes
-    from reportgen.render import html, pdf  # noqa: F401
+    from reportgen.render.charts import report as charts  # noqa: F401 - imported once, before the fork, for both processes
+    from reportgen.render.html import document as html  # noqa: F401
+    from reportgen.render.pdf import document as pdf  # noqa: F401
 
     helper = chartproc.ChartProcess(formats, conn)
     conn.send(("helper", helper.pid))
@@ -49,26 +50,26 @@ def _start_chart_process(conn: Connection, formats: tuple[str, ...]) -> ChartPro
 def _warm_up(formats: tuple[str, ...], charts_here: bool) -> None:
     """Initialise the chart engine (when the charts are drawn here) and the layout engine."""
     if charts_here:
-        from reportgen import charts
+        from reportgen.render.charts import report as charts
 
         charts.warm_up()
     if "pdf" in formats:
-        from reportgen.render import pdf
+        from reportgen.render.pdf import document as pdf
 
         pdf.warm_up()
 
 
 def _render(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> None:
     """Draw the charts, then render the formats one after the other (no chart process)."""
-    from reportgen.charts import build_charts
     from reportgen.render import RenderContext, renderer
+    from reportgen.render.charts.report import build_charts
 
     conn.send(("stage", "charts"))
     start = time.perf_counter()
     charts, notes = build_charts(job["result"])
     timings = {"charts": time.perf_counter() - start}
     if "html" in formats:
-        from reportgen.render import vega
+        from reportgen.render.charts import vega
 
         # vl-convert runs one job at a time: the page's JavaScript bundles after the charts, in native code,
         # while the PDF is laid out in Python.
@@ -171,7 +172,7 @@ class RenderWorker:
 
     def submit(self, result: Any, customers: Any, out_dir: Path, generated_at: str, template_dir: Path | None) -> None:
         """Hand over the analysis; the worker renders its formats into ``out_dir``."""
-        from reportgen.render.explorer import page_customers
+        from reportgen.render.html.explorer import page_customers
 
         customers = page_customers(result, customers)  # HTML and PDF never show more than the explorer's rows
         try:
