@@ -1,6 +1,7 @@
-"""Who each recommendation targets and its value at stake, counted in Spark (:mod:`reportgen.stakes`' rules).
+"""Who each recommendation targets and its value at stake, counted in Spark (:mod:`reportgen.describe.stakes`' rules).
 
-A target's thresholds are the whole base's medians of the model's values (as :func:`reportgen.stakes.target_masks`
+A target's thresholds are the whole base's medians of the model's values (as
+:func:`reportgen.describe.stakes.target_masks`
 takes them); every (segment, target) audience is counted and its observed value summed in one aggregation. The
 ranking is the local one: by value at stake, the rule's fallback and priority breaking ties, each segment's first
 recommendation its lead action.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from reportgen.stakes import TARGETS
+from reportgen.describe.stakes import TARGETS
 from reportgen.spark.model import LABEL
 from reportgen.spark.prepare import numeric_name, observed_name
 from reportgen.spark.stats import quantiles

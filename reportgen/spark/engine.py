@@ -10,7 +10,7 @@ Where each part runs:
   ``segmentation.sample_size``, the map, and the comparison with a baseline, RFM scores, the drift reference and the
   HTML explorer on ``spark.compare_rows`` customers.
 
-Samples are the rows at the positions :func:`reportgen.kselect.sample_rows` draws, in input order, so a table
+Samples are the rows at the positions :func:`reportgen.model.kselect.sample_rows` draws, in input order, so a table
 smaller than a sample is seen whole and gives the local engine's numbers.
 """
 
@@ -27,21 +27,21 @@ import numpy as np
 import pandas as pd
 
 from reportgen import __version__
-from reportgen.baseline import load_baseline
-from reportgen.compare import check_compatible, compare, identities
+from reportgen.compare.baseline import load_baseline
+from reportgen.compare.drift import reference_stats
+from reportgen.compare.monthly import check_compatible, compare, identities
 from reportgen.config import Config, effective_config
-from reportgen.drift import reference_stats
+from reportgen.describe.highlights import highlights
+from reportgen.describe.plain import plain_traits
+from reportgen.describe.profile import MAP_POINTS, segment_map, segment_silhouettes
 from reportgen.errors import ConfigError, DataError
-from reportgen.features import prepare
-from reportgen.highlights import highlights
-from reportgen.kselect import sample_rows
-from reportgen.load import LoadedTable
-from reportgen.modelio import model_digest
+from reportgen.inputs.files import LoadedTable
+from reportgen.model.kselect import sample_rows
+from reportgen.model.modelfile import model_digest
 from reportgen.pipeline import Analysis, name_and_recommend
-from reportgen.plain import plain_traits
-from reportgen.profile import MAP_POINTS, segment_map, segment_silhouettes
-from reportgen.provenance import library_versions
+from reportgen.prepare.features import prepare
 from reportgen.result import FORMAT_VERSION, AnalysisResult, CustomerTable, ReportMeta, RunInfo
+from reportgen.result.provenance import library_versions
 from reportgen.spark import model as sm
 from reportgen.spark.audiences import audience_sizes
 from reportgen.spark.prepare import (
@@ -191,7 +191,7 @@ def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
             matrix = pca.transform(matrix)
         space = sm.with_space(frame, spark_model)
     with stages("k search"):
-        from reportgen.kselect import select_k
+        from reportgen.model.kselect import select_k
 
         selection, models = select_k(matrix, seg_cfg, n, pca.n_components_ if pca else None,
                                      float(pca.explained_variance_ratio_.sum()) if pca else None)
@@ -200,7 +200,7 @@ def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
         init = models[selection.chosen_k].cluster_centers_
         # The search sample is every customer when there are few: its fit is the fit, as in the local engine.
         centers = init if len(matrix) == n else sm.lloyd(space, init, config.spark.max_iter, 1e-4)[0]
-        centroids, sizes, inertia = sm.ordered(space, centers)
+        centroids, _, _ = sm.ordered(space, centers)
         assigned = sm.assigned(space, centroids)
         from pyspark import StorageLevel
 
@@ -258,8 +258,8 @@ def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
         segment_map=projected, value_column=plan.roles.get("monetary"), rules_not_applicable=not_applicable,
         transactions=customers.log, rfm=rfm, comparison=comparison, labels=tuple(plan.labels.items()),
         units=tuple(plan.units.items()), value_unit=plan.units.get(plan.roles.get("monetary", ""), ""))
-    from reportgen.render.explorer import key_features
-    from reportgen.render.explorer import sample_rows as explorer_rows
+    from reportgen.describe.keyfeatures import key_features
+    from reportgen.render.html.explorer import sample_rows as explorer_rows
 
     shown = explorer_rows(labels_s, report.explorer_rows, seg_cfg.seed)
     table_s = CustomerTable(ids_s[shown], labels_s[shown], distances_s[shown], tuple(names), plan.id_name, {},
@@ -283,12 +283,11 @@ def _rfm(customers: _Customers, ids: np.ndarray, labels: np.ndarray, config: Con
     """RFM groups of a transaction log's customers, scored on the compared sample (every customer when few)."""
     if customers.kind != "transactions":
         return None, {}
-    from reportgen.rfm import load_rfm_groups, rfm_scores, segment_rfm_metrics
-    from reportgen.rfmreport import aligned_scores, rfm_summary
-    from reportgen.spark.read import to_pandas
-    from reportgen.transactions import ID_COLUMN
-
     from pyspark.sql import functions as F
+
+    from reportgen.describe.rfm import aligned_scores, load_rfm_groups, rfm_scores, rfm_summary, segment_rfm_metrics
+    from reportgen.inputs.logs.sql import ID_COLUMN
+    from reportgen.spark.read import to_pandas
 
     groups = load_rfm_groups(config.resolve(config.transactions.rfm_groups))
     wanted = customers.frame.where(F.col(ID_COLUMN).isin([str(i) for i in ids])) if len(ids) < customers.rows \

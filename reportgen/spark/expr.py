@@ -1,6 +1,7 @@
-"""Derived-feature expressions (:mod:`reportgen.expressions`) as Spark columns.
+"""Derived-feature expressions (:mod:`reportgen.prepare.expressions`) as Spark columns.
 
-The text is validated by :func:`reportgen.expressions.parse` (its whitelist of nodes), then the same Python syntax
+The text is validated by :func:`reportgen.prepare.expressions.parse` (its whitelist of nodes), then the same Python
+syntax
 tree is built into a Spark column. Arithmetic is on doubles; where numpy would give an infinity or NaN (a division
 by zero, the log of zero) Spark gives NULL or NaN, which cleaning treats as missing either way.
 """
@@ -12,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from reportgen import expressions
+from reportgen.prepare import expressions
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
@@ -46,7 +47,7 @@ def to_column(text: str, columns: Mapping[str, Column]) -> Column:
 
     Raises
     ------
-    reportgen.expressions.ExpressionError
+    reportgen.prepare.expressions.ExpressionError
         If the text is not a valid expression (same message as the local engine).
     """
     from pyspark.sql import functions as F

@@ -1,10 +1,11 @@
 """A transaction log aggregated per customer in Spark, with the local rules and reconciliation.
 
-The SQL is the DuckDB SQL of :mod:`reportgen.logsql` (typed lines, per-customer features), translated to Spark SQL
+The SQL is the DuckDB SQL of :mod:`reportgen.inputs.logs.sql` (typed lines, per-customer features), translated to Spark
+SQL
 by sqlglot; the few DuckDB functions without a Spark twin of the same name are rewritten on the syntax tree
 (``suffix``, ``TRY_STRPTIME``, ``first(… ORDER BY …)``, ``hash``, back-references in ``regexp_replace``,
 ``date_diff``). Lines are classified by the first rule that excludes them, exactly as
-:mod:`reportgen.logaggregate` does, so raw rows − exclusions = lines used.
+:mod:`reportgen.inputs.logs.aggregate` does, so raw rows − exclusions = lines used.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from reportgen.config import Config
 from reportgen.errors import ConfigError, DataError
-from reportgen.logaggregate import short_history
-from reportgen.logcolumns import describe_roles, detect_log_columns, require_log_columns
-from reportgen.logsql import ID_COLUMN, customers_sql, lines_sql, literal
-from reportgen.logsource import LogSource, open_log
+from reportgen.inputs.logs.aggregate import short_history
+from reportgen.inputs.logs.columns import describe_roles, detect_log_columns, require_log_columns
+from reportgen.inputs.logs.source import LogSource, open_log
+from reportgen.inputs.logs.sql import ID_COLUMN, customers_sql, lines_sql, literal
+from reportgen.inputs.sources import LOG_ROLES, LOG_SCALED
 from reportgen.result import Count, LogSummary
-from reportgen.sources import LOG_ROLES, LOG_SCALED
 from reportgen.spark.prepare import MID, java_pattern
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ RAW_VIEW = "reportgen_raw"
 
 
 def to_spark(sql: str) -> str:
-    """DuckDB SQL (as :mod:`reportgen.logsql` writes it) as Spark SQL."""
+    """DuckDB SQL (as :mod:`reportgen.inputs.logs.sql` writes it) as Spark SQL."""
     import sqlglot
     from sqlglot import exp
 
@@ -76,7 +77,7 @@ def is_log(source: SparkInput, config: Config) -> bool:
     if config.data.input != "auto":
         return config.data.input == "transactions"
     if source.path is not None and source.kind == "csv":
-        from reportgen.transactions import looks_like_log
+        from reportgen.inputs.logs.transactions import looks_like_log
 
         return looks_like_log(source.path, config.data, config.transactions)
     names = [c for c in source.frame.columns if c != MID]
@@ -127,7 +128,7 @@ def _timestamp_format(session: SparkSession, source: LogSource, column: str, con
         return None
     import duckdb
 
-    from reportgen.logdates import detect_format
+    from reportgen.inputs.logs.dates import detect_format
 
     def misses(fmt: str) -> int:
         text = f"NULLIF(trim(CAST(`{column.replace('`', '``')}` AS STRING)), '')"
@@ -196,7 +197,8 @@ def aggregate_spark(session: SparkSession, source: SparkInput, config: Config) -
     codes = [f"prod IN ({', '.join(literal(c.strip()) for c in cfg.exclude_codes)})"] if cfg.exclude_codes else []
     codes += [f"prod LIKE {literal(p)}" for p in cfg.exclude_code_patterns]
     session.sql(f"SELECT *, CASE WHEN {outside} THEN 1 WHEN cust IS NULL THEN 2 WHEN "
-                f"{' OR '.join(codes) if cols.product and codes else 'false'} THEN 3 WHEN bad THEN 4 ELSE 0 END AS rule "
+                f"{' OR '.join(codes) if cols.product and codes else 'false'} THEN 3 WHEN bad THEN 4 ELSE 0 END "
+                "AS rule "
                 "FROM lines").createOrReplaceTempView("classified")
     counts = session.sql(
         "SELECT sum(CASE WHEN rule = 1 THEN n END), sum(CASE WHEN rule <> 1 THEN n - 1 END), count(CASE WHEN rule = 2 "

@@ -1,10 +1,10 @@
 """The model in Spark: scaling statistics and levels over all rows, model-space columns, samples pulled to the
 driver by row position, Lloyd iterations over every customer as aggregations, and the final assignment.
 
-The model space is the local engine's (:func:`reportgen.segment.transform`): signed log of the log features,
+The model space is the local engine's (:func:`reportgen.model.fit.transform`): signed log of the log features,
 standard (mean, population σ) or robust (median, IQR) scaling, one column per level of every categorical feature
 (levels sorted), then optionally PCA (fitted on the search sample). Segments are numbered by size as
-:func:`reportgen.segment.order_by_size` numbers them.
+:func:`reportgen.model.fit.order_by_size` numbers them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from reportgen.config import SegmentationConfig
-from reportgen.modelio import KIND, MODEL_FORMAT
+from reportgen.model.modelfile import KIND, MODEL_FORMAT
 from reportgen.spark.prepare import category_name, numeric_name
 from reportgen.spark.stats import quantiles
 
@@ -114,12 +114,14 @@ class SparkModel:
         parts = self.encoded()
         if self.pca_components is None or self.pca_mean is None:
             return parts
-        return [functools.reduce(operator.add, [(p - float(m)) * float(w) for p, m, w in
-                                                zip(parts, self.pca_mean, row, strict=True) if w != 0.0] or [F.lit(0.0)])
-                for row in self.pca_components]
+        rows = []
+        for row in self.pca_components:
+            terms = [(p - float(m)) * float(w) for p, m, w in zip(parts, self.pca_mean, row, strict=True) if w != 0.0]
+            rows.append(functools.reduce(operator.add, terms) if terms else F.lit(0.0))
+        return rows
 
     def as_dict(self, names: list[str], seed: int) -> dict[str, Any]:
-        """The model file's content (:func:`reportgen.modelio.export_model`'s format)."""
+        """The model file's content (:func:`reportgen.model.modelfile.export_model`'s format)."""
         model: dict[str, Any] = {"kind": KIND, "format_version": MODEL_FORMAT, "numeric": list(self.numeric),
                                  "categorical": list(self.categorical), "log_features": list(self.log_features),
                                  "seed": seed}
@@ -226,10 +228,10 @@ def lloyd(frame: DataFrame, init: np.ndarray, max_iter: int, tol: float) -> tupl
 
 def ordered(frame: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Centroids renumbered by segment size (largest first; ties by centroid coordinates), the sizes in that
-    order and the inertia (:func:`reportgen.segment.order_by_size`)."""
+    order and the inertia (:func:`reportgen.model.fit.order_by_size`)."""
     from pyspark.sql import functions as F
 
-    k, width = centers.shape
+    width = centers.shape[1]
     label, best = _nearest(centers, width)
     rows = frame.groupBy(label.alias("k")).agg(F.count("*").alias("n"), F.sum(best).alias("d")).collect()
     sizes = np.zeros(k, dtype=np.int64)

@@ -1,11 +1,12 @@
 """Cleaning in Spark: the plan is inferred on a sample, every statistic and every row change is made in Spark.
 
-The local engine's :func:`reportgen.features.prepare` runs on a seeded sample of the input (all of it when the
+The local engine's :func:`reportgen.prepare.features.prepare` runs on a seeded sample of the input (all of it when the
 input is small) and settles what is inferred from values: the id, the feature columns and their roles, labels and
 units, sentinel codes, coded categories, derived totals. The same steps are then applied to every row in Spark, in
 the local order: empty rows, sentinels, dates to days, missing and repeated ids, merges, plausible ranges,
 non-finite values, missing values (the median, mean or mode of all rows), derived features, outlier fences (the
-quantiles of all rows). Next to each cleaned column the observed value (:mod:`reportgen.observed`) is kept, the one
+quantiles of all rows). Next to each cleaned column the observed value (:mod:`reportgen.prepare.observed`) is kept, the
+one
 every reported figure is computed on.
 """
 
@@ -20,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from reportgen.clean import MAX_MAGNITUDE
-from reportgen.columns import sentinels
 from reportgen.config import Config
 from reportgen.errors import DataError
-from reportgen.features import MIN_ROWS, PreparedData
+from reportgen.prepare.clean import MAX_MAGNITUDE
+from reportgen.prepare.columns import sentinels
+from reportgen.prepare.features import MIN_ROWS, PreparedData
 from reportgen.result import CleaningAction, Count
 from reportgen.spark.expr import to_column
 from reportgen.spark.stats import quantiles
@@ -205,10 +206,7 @@ def _impute(frame: DataFrame, columns: dict[str, str], categorical: set[str], lo
         value = fills.get(column)
         if not gaps[column] or value is None or (isinstance(value, float) and np.isnan(value)):
             continue
-        if column in categorical or isinstance(value, str):
-            value = str(value)
-        else:
-            value = float(value)
+        value = str(value) if column in categorical or isinstance(value, str) else float(value)
         log.fills[column] = value
         shown = value if isinstance(value, str) else _fmt(value)
         log.actions.append(CleaningAction(column, f"missing → {columns[column]}", gaps[column], f"filled with {shown}"))
@@ -217,7 +215,7 @@ def _impute(frame: DataFrame, columns: dict[str, str], categorical: set[str], lo
 
 def _clean(frame: DataFrame, numeric: list[str], categorical: list[str], config: Config, log: _Log,
            with_rules: bool = True) -> tuple[DataFrame, int]:
-    """:func:`reportgen.clean.clean_values` over all rows; returns the frame and its row count."""
+    """:func:`reportgen.prepare.clean.clean_values` over all rows; returns the frame and its row count."""
     from pyspark.sql import functions as F
 
     cfg = config.cleaning
@@ -275,7 +273,7 @@ def _clean(frame: DataFrame, numeric: list[str], categorical: list[str], config:
 
 
 def _clip(frame: DataFrame, columns: list[str], config: Config, rows: int, log: _Log) -> DataFrame:
-    """Clip at IQR fences or quantiles computed over all rows (:func:`reportgen.clean.clip_outliers`)."""
+    """Clip at IQR fences or quantiles computed over all rows (:func:`reportgen.prepare.clean.clip_outliers`)."""
     from pyspark.sql import functions as F
 
     cfg = config.cleaning
@@ -294,7 +292,8 @@ def _clip(frame: DataFrame, columns: list[str], config: Config, rows: int, log: 
             low, high = low - cfg.iqr_factor * spread, high + cfg.iqr_factor * spread
         fences[column] = (float(low), float(high))
     outside = _counts(frame, {c: (F.col(c) < lo) | (F.col(c) > hi) for c, (lo, hi) in fences.items()})
-    how = f"IQR × {cfg.iqr_factor:g}" if cfg.outliers == "iqr" else f"quantiles {cfg.quantiles[0]:g}–{cfg.quantiles[1]:g}"
+    how = (f"IQR × {cfg.iqr_factor:g}" if cfg.outliers == "iqr"
+           else f"quantiles {cfg.quantiles[0]:g}–{cfg.quantiles[1]:g}")
     for column, (low, high) in fences.items():
         log.fences[column] = (low, high)
         if outside[column]:
@@ -305,7 +304,8 @@ def _clip(frame: DataFrame, columns: list[str], config: Config, rows: int, log: 
 
 
 def _observed(frame: DataFrame, numeric: tuple[str, ...], derived: dict[str, str], config: Config) -> dict[str, Column]:
-    """The observed value of every numeric feature and derived input (:func:`reportgen.observed.observed_frame`)."""
+    """The observed value of every numeric feature and derived input
+    (:func:`reportgen.prepare.observed.observed_frame`)."""
     from pyspark.sql import functions as F
 
     def invalid_to_missing(value: Column, column: str) -> Column:
@@ -335,7 +335,7 @@ def prepare_spark(frame: DataFrame, plan: PreparedData, sample: pd.DataFrame, co
     frame
         The input as Spark reads it, with the input order in column ``__mid``.
     plan
-        :func:`reportgen.features.prepare` of the sample: what is inferred from the values.
+        :func:`reportgen.prepare.features.prepare` of the sample: what is inferred from the values.
     sample
         The sampled rows as the plan saw them (sentinel codes are detected on them).
     config
@@ -345,8 +345,8 @@ def prepare_spark(frame: DataFrame, plan: PreparedData, sample: pd.DataFrame, co
     rows_read
         How many rows the input holds.
     """
-    from pyspark.sql import functions as F
     from pyspark.sql import Window
+    from pyspark.sql import functions as F
 
     log = _Log()
     columns = [c for c in frame.columns if c != MID]
@@ -380,7 +380,8 @@ def prepare_spark(frame: DataFrame, plan: PreparedData, sample: pd.DataFrame, co
                 first = frame.groupBy(ID).agg(F.count("*").alias("n"), F.min(MID).alias("m")).where("n > 1") \
                     .orderBy("m").first()[0]
                 raise DataError(f"{source}: column {id_column!r} has {row[0] - row[1]:,} repeated customer ids "
-                                f"(first: {first}); set data.duplicate_ids = 'keep-first' to keep the first row of each")
+                                f"(first: {first}); set data.duplicate_ids = 'keep-first' to keep the first row "
+                                "of each")
             log.exclusions.append(Count("duplicate customer id", row[0] - row[1],
                                         f"kept the first row of each id in {id_column!r}"))
             first = F.row_number().over(Window.partitionBy(ID).orderBy(MID))
@@ -424,6 +425,6 @@ def prepare_spark(frame: DataFrame, plan: PreparedData, sample: pd.DataFrame, co
 
 
 def _names(text: str) -> frozenset[str]:
-    from reportgen import expressions
+    from reportgen.prepare import expressions
 
     return expressions.parse(text).names

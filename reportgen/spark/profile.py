@@ -1,4 +1,4 @@
-"""Segment profiles as Spark aggregations: the figures :func:`reportgen.profile.profile_segments` computes.
+"""Segment profiles as Spark aggregations: the figures :func:`reportgen.describe.profile.profile_segments` computes.
 
 Means, medians (exact up to a size, approximate beyond), missing counts and value shares come from the observed
 values grouped by segment; z-scores from the model's (imputed, clipped) values; category shares from the observed
@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reportgen.definitions import DOMINANCE
-from reportgen.profile import MAX_TRAITS, SegmentProfile
+from reportgen.describe.definitions import DOMINANCE
+from reportgen.describe.profile import MAX_TRAITS, SegmentProfile
 from reportgen.result import CategoryShare, FeatureStat, Trait
 from reportgen.spark.model import LABEL
 from reportgen.spark.prepare import numeric_name, observed_category_name, observed_name

@@ -67,7 +67,7 @@ def _separator(config: Config, files: list[Path]) -> str:
         return "\t" if config.data.sep.lower() in ("tab", "\\t") else config.data.sep
     if not files:
         return ","
-    from reportgen.sniff import read_sample, sniff_separator, unquoted
+    from reportgen.inputs.sniff import read_sample, sniff_separator, unquoted
 
     first = files[0]
     text, _, complete = read_sample(first, first.name.lower().endswith(".gz"), config.data.encoding, [])
@@ -140,7 +140,6 @@ def read_input(session: SparkSession, config: Config, *, typed: bool = True) -> 
 
 def sample_frame(frame: DataFrame, rows: int, size: int, seed: int) -> pd.DataFrame:
     """A seeded sample of about ``size`` rows in input order, as pandas (every row when there are few)."""
-    from pyspark.sql import functions as F
 
     part = frame if rows <= size else frame.sample(fraction=min(1.0, 1.2 * size / rows), seed=seed).limit(size)
     pdf = to_pandas(part.orderBy(MID))

@@ -34,7 +34,7 @@ def _import_pyspark() -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PySpark warns about the pandas version it was tested with
-            import pyspark  # noqa: F401
+            import pyspark
             import pyspark.sql  # noqa: F401
     except ImportError:
         raise SparkError("engine = 'spark' needs PySpark, which is not installed: pip install 'reportgen[spark]'") \

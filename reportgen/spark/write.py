@@ -95,7 +95,7 @@ def segment_writer(assigned: DataFrame, config: Config, id_name: str, names: lis
 
 
 def _target_test(rec: object, tests: dict[str, Column]) -> Column | None:
-    from reportgen.stakes import TARGETS
+    from reportgen.describe.stakes import TARGETS
 
     description = getattr(rec, "target", "")
     for name, target in TARGETS.items():
