@@ -206,7 +206,7 @@ def lloyd(frame: DataFrame, init: np.ndarray, max_iter: int, tol: float) -> tupl
     from pyspark.sql import functions as F
 
     centers = np.array(init, dtype=np.float64)
-    k, width = centers.shape
+    width = centers.shape[1]
     if width == 0:
         return centers, 0
     variance = frame.agg(*(F.var_pop(space_name(i)) for i in range(width))).first()
@@ -231,7 +231,7 @@ def ordered(frame: DataFrame, centers: np.ndarray) -> tuple[np.ndarray, np.ndarr
     order and the inertia (:func:`reportgen.model.fit.order_by_size`)."""
     from pyspark.sql import functions as F
 
-    width = centers.shape[1]
+    k, width = centers.shape
     label, best = _nearest(centers, width)
     rows = frame.groupBy(label.alias("k")).agg(F.count("*").alias("n"), F.sum(best).alias("d")).collect()
     sizes = np.zeros(k, dtype=np.int64)
