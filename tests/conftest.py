@@ -47,6 +47,28 @@ def postgres():
 
 
 @pytest.fixture(scope="session")
+def spark_settings() -> dict:
+    """Config overrides that run the Spark engine in ``local[2]`` with a small driver: one session for the whole
+    test session (every run's ``getOrCreate`` finds it).
+
+    Spark or Java missing, the tests that need them are skipped on a developer machine and fail when CI=true.
+    """
+    settings = {"engine": "spark", "spark.master": "local[2]",
+                "spark.conf": {"spark.driver.memory": "1g", "spark.sql.shuffle.partitions": "4"}}
+    from reportgen.config import load_config
+    from reportgen.errors import ReportgenError
+    from reportgen.spark.session import start
+
+    try:
+        start(load_config(None, settings).spark)
+    except ReportgenError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Spark could not be started (required when CI=true): {exc}")
+        pytest.skip(f"Spark could not be started: {exc}")
+    return settings
+
+
+@pytest.fixture(scope="session")
 def small_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first 120 customers of the bundled sample: a run on them takes a fraction of a second."""
     from reportgen.resources import sample_data_dir
