@@ -95,9 +95,18 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
                 java_peak = max(java_peak, _status(child, "VmHWM"))
         time.sleep(0.5)
     out, err = process.communicate()
+    stages = {}
+    for line in err.splitlines():  # the -v stage timings: "  <stage>   12.34 s"
+        parts = line.strip().rsplit(None, 2)
+        if len(parts) == 3 and parts[2] == "s" and line.startswith("  "):
+            try:
+                stages[parts[0]] = float(parts[1])
+            except ValueError:
+                continue
+    errors = [line for line in err.splitlines() if line.startswith("Error:")]
     return {"seconds": round(time.perf_counter() - start, 1), "exit": process.returncode,
             "python_peak_mb": round(python_peak / 2**20), "java_peak_mb": round(java_peak / 2**20),
-            "stderr_tail": err.strip().splitlines()[-1] if err.strip() else "", "stdout_lines": len(out.splitlines())}
+            "error": errors[-1] if errors else "", "stages": stages, "stdout_lines": len(out.splitlines())}
 
 
 def main() -> None:
@@ -105,6 +114,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000, 20_000_000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-spark"))
     parser.add_argument("--skip-local", action="store_true", help="Only the Spark engine.")
+    parser.add_argument("--local-limit", help="REPORTGEN_MEMORY_LIMIT for the local engine's run (e.g. 8GB).")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     reportgen = str(Path(sys.executable).with_name("reportgen"))
@@ -115,11 +125,12 @@ def main() -> None:
         config = args.work / "spark.toml"
         config.write_text('engine = "spark"\n[spark]\nmaster = "local[2]"\n[spark.conf]\n'
                           '"spark.driver.memory" = "4g"\n"spark.sql.shuffle.partitions" = "8"\n', encoding="utf-8")
-        common = ["run", str(data), "--formats", "pdf,html,json", "--period", "2026-10", "-q"]
+        common = ["run", str(data), "--formats", "pdf,html,json", "--period", "2026-10", "-v"]
         spark = measure([reportgen, *common, "-c", str(config), "-o", str(args.work / f"spark_{rows}")], env)
         entry = {"rows": rows, "file_mb": round(data.stat().st_size / 2**20), "spark": spark}
         if not args.skip_local:
-            entry["local"] = measure([reportgen, *common, "-o", str(args.work / f"local_{rows}")], env)
+            limit = {"REPORTGEN_MEMORY_LIMIT": args.local_limit} if args.local_limit else {}
+            entry["local"] = measure([reportgen, *common, "-o", str(args.work / f"local_{rows}")], env | limit)
         results.append(entry)
         print(json.dumps(entry), flush=True)
     (args.work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -259,7 +259,7 @@ def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
         transactions=customers.log, rfm=rfm, comparison=comparison, labels=tuple(plan.labels.items()),
         units=tuple(plan.units.items()), value_unit=plan.units.get(plan.roles.get("monetary", ""), ""))
     from reportgen.describe.keyfeatures import key_features
-    from reportgen.render.html.explorer import sample_rows as explorer_rows
+    from reportgen.render.html.explorer import stratified_rows as explorer_rows
 
     shown = explorer_rows(labels_s, report.explorer_rows, seg_cfg.seed)
     table_s = CustomerTable(ids_s[shown], labels_s[shown], distances_s[shown], tuple(names), plan.id_name, {},
@@ -290,8 +290,11 @@ def _rfm(customers: _Customers, ids: np.ndarray, labels: np.ndarray, config: Con
     from reportgen.spark.read import to_pandas
 
     groups = load_rfm_groups(config.resolve(config.transactions.rfm_groups))
-    wanted = customers.frame.where(F.col(ID_COLUMN).isin([str(i) for i in ids])) if len(ids) < customers.rows \
-        else customers.frame
+    if len(ids) < customers.rows:
+        chosen = customers.frame.sparkSession.createDataFrame(pd.DataFrame({ID_COLUMN: [str(i) for i in ids]}))
+        wanted = customers.frame.join(F.broadcast(chosen), ID_COLUMN)
+    else:
+        wanted = customers.frame
     table = to_pandas(wanted.select(ID_COLUMN, "recency_days", "frequency", "monetary").orderBy(ID_COLUMN))
     if table.empty:
         raise DataError(f"{customers.name}: no customers to score")

@@ -9,8 +9,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 # Spark's exact ``percentile`` keeps a count per distinct value; beyond this many rows ``percentile_approx`` is
-# used, with a rank error of at most 1 / ACCURACY of the rows (1e-5: a few hundred rows in 20 million).
-EXACT_ROWS = 2_000_000
+# used, with a rank error of at most 1 / ACCURACY of the rows (1e-5: 200 rows in 20 million).
+EXACT_ROWS = 200_000
 ACCURACY = 100_000
 
 
