@@ -190,6 +190,7 @@ def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
         if pca is not None:
             matrix = pca.transform(matrix)
         space = sm.with_space(frame, spark_model)
+        space_columns = [sm.space_name(i) for i in range(spark_model.width)]
     with stages("k search"):
         from reportgen.model.kselect import select_k
 
@@ -197,18 +198,23 @@ def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
                                      float(pca.explained_variance_ratio_.sum()) if pca else None)
         selection = dataclasses.replace(selection, log_features=log_features)
     with stages("fit"):
-        init = models[selection.chosen_k].cluster_centers_
-        # The search sample is every customer when there are few: its fit is the fit, as in the local engine.
-        centers = init if len(matrix) == n else sm.lloyd(space, init, config.spark.max_iter, 1e-4)[0]
-        centroids, _, _ = sm.ordered(space, centers)
-        assigned = sm.assigned(space, centroids)
-        from pyspark import StorageLevel
+        centers = models[selection.chosen_k].cluster_centers_
+        if len(matrix) < n:
+            # Refined on a larger sample first (every customer up to spark.compare_rows, where this is the local
+            # engine's fit exactly), so the passes over every customer in Spark start close to where they end.
+            refine = _sample(space, n, config.spark.compare_rows, seg_cfg.seed, space_columns)
+            from reportgen.model.fit import kmeans
 
-        assigned = assigned.persist(StorageLevel.MEMORY_AND_DISK)
-        frame.unpersist()
+            centers = kmeans(selection.chosen_k, seg_cfg, init=centers).fit(
+                refine.to_numpy(dtype=np.float64)).cluster_centers_
+            if len(refine) < n:
+                centers = sm.lloyd(space, centers, config.spark.max_iter, 1e-4)[0]
+        centroids, _, _ = sm.ordered(space, centers)
+        # Not cached: the nearest centre is a few arithmetic operations per customer, cheaper than a second copy
+        # of every customer in the cache.
+        assigned = sm.assigned(space, centroids)
         spark_model = dataclasses.replace(spark_model, centroids=centroids)
     k = len(centroids)
-    space_columns = [sm.space_name(i) for i in range(spark_model.width)]
     with stages("profile"):
         rows = _sample(assigned, n, seg_cfg.sample_size, seg_cfg.seed, [*space_columns, sm.LABEL])
         silhouettes = segment_silhouettes(rows[space_columns].to_numpy(dtype=np.float64),
