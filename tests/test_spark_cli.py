@@ -96,3 +96,26 @@ def test_local_engine_is_the_default(small_data: Path, tmp_path: Path) -> None:
     config = json.loads((out / "summary.json").read_text(encoding="utf-8"))["run"]["config"]
     assert "engine" not in config and "spark" not in config
     assert not (out / "segments.parquet").exists()
+
+
+def test_catalogue_table(spark_settings: dict, parquet_table: Path, tmp_path: Path) -> None:
+    from pyspark.sql import SparkSession
+
+    from reportgen.config import load_config
+    from reportgen.pipeline import build_report
+
+    SparkSession.getActiveSession().read.parquet(str(parquet_table)).createOrReplaceTempView("crm_customers")
+    out = tmp_path / "out"
+    outcome = build_report(load_config(None, spark_settings | {"spark.table": "crm_customers", "output.dir": str(out),
+                                                               "output.formats": ["json"], "segmentation.k": 3}))
+    assert outcome.analysis.result.data.rows_segmented == 120
+    assert outcome.analysis.result.run.input_name == "crm_customers"
+    assert (out / "segments.parquet").is_dir() and not (out / "segments.csv").exists()
+
+
+def test_a_table_the_catalogue_lacks(spark_settings: dict, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('engine = "spark"\n[spark]\nmaster = "local[2]"\ntable = "no_such_table"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    _refused(invoke("run", "-c", str(config), "-o", str(out), "--formats", "json", "-q"), out, "spark.table",
+             "no_such_table")

@@ -154,6 +154,9 @@ def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
 
     stages = _Stages(progress)
     check_user_files(config)
+    if config.output.database:
+        raise ConfigError("Config value 'output.database': the Spark engine writes the segments with Spark "
+                          "(spark.segments), not to a database, but received a database URL")
     with stages("spark"):
         session = start(config.spark)
     with stages("load"):
