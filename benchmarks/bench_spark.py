@@ -76,12 +76,19 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Run ``command``; wall time, exit code, the peak RSS of the process and of any java descendant."""
+def measure(command: list[str], env: dict[str, str], timeout: float | None = None) -> dict[str, float]:
+    """Run ``command``; wall time, exit code, the peak RSS of the process and of any java descendant (stopped,
+    with the stage it had reached, after ``timeout`` seconds)."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
     python_peak = java_peak = 0
+    timed_out = False
     while process.poll() is None:
+        if timeout is not None and time.perf_counter() - start > timeout:
+            os.killpg(process.pid, 15)
+            timed_out = True
+            break
         python_peak = max(python_peak, _status(process.pid, "VmHWM"))
         stack = _children(process.pid)
         while stack:
@@ -104,9 +111,14 @@ def measure(command: list[str], env: dict[str, str]) -> dict[str, float]:
             except ValueError:
                 continue
     errors = [line for line in err.splitlines() if line.startswith("Error:")]
+    reached = [line.removeprefix("reportgen: ").rstrip("…") for line in err.splitlines()
+               if line.startswith("reportgen: ")]
+    if timed_out:
+        errors.append(f"stopped after {timeout:.0f} s in stage {reached[-1] if reached else '(start)'}")
     return {"seconds": round(time.perf_counter() - start, 1), "exit": process.returncode,
             "python_peak_mb": round(python_peak / 2**20), "java_peak_mb": round(java_peak / 2**20),
-            "error": errors[-1] if errors else "", "stages": stages, "stdout_lines": len(out.splitlines())}
+            "error": errors[-1] if errors else "", "stages": stages, "reached": reached[-1:],
+            "stdout_lines": len(out.splitlines())}
 
 
 def main() -> None:
@@ -114,6 +126,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000, 20_000_000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-spark"))
     parser.add_argument("--skip-local", action="store_true", help="Only the Spark engine.")
+    parser.add_argument("--timeout", type=float, help="Stop a run after this many seconds.")
     parser.add_argument("--local-limit", help="REPORTGEN_MEMORY_LIMIT for the local engine's run (e.g. 8GB).")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -126,11 +139,13 @@ def main() -> None:
         config.write_text('engine = "spark"\n[spark]\nmaster = "local[2]"\n[spark.conf]\n'
                           '"spark.driver.memory" = "4g"\n"spark.sql.shuffle.partitions" = "8"\n', encoding="utf-8")
         common = ["run", str(data), "--formats", "pdf,html,json", "--period", "2026-10", "-v"]
-        spark = measure([reportgen, *common, "-c", str(config), "-o", str(args.work / f"spark_{rows}")], env)
+        spark = measure([reportgen, *common, "-c", str(config), "-o", str(args.work / f"spark_{rows}")], env,
+                        args.timeout)
         entry = {"rows": rows, "file_mb": round(data.stat().st_size / 2**20), "spark": spark}
         if not args.skip_local:
             limit = {"REPORTGEN_MEMORY_LIMIT": args.local_limit} if args.local_limit else {}
-            entry["local"] = measure([reportgen, *common, "-o", str(args.work / f"local_{rows}")], env | limit)
+            entry["local"] = measure([reportgen, *common, "-o", str(args.work / f"local_{rows}")], env | limit,
+                                     args.timeout)
         results.append(entry)
         print(json.dumps(entry), flush=True)
     (args.work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
