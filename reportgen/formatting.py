@@ -7,6 +7,7 @@ take the minus sign (U+2212), amounts show cents only below 100.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -103,3 +104,29 @@ def filters(currency: str) -> dict[str, Any]:
     """The number filters a template or a rule's action text may use, ``money`` in the report's currency."""
     return {"num": num, "int_fmt": int_fmt, "pct": pct, "signed": signed, "times": times,
             "money": lambda value: money(value, currency)}
+
+
+def toml_value(value: Any, unset: str | None = None) -> str:
+    """A TOML literal for a scalar, list or inline table (what ``init`` writes and the appendix lists).
+
+    TOML has no null: a None is written as ``unset`` when one is given (the appendix's "(unset)"), else refused.
+    """
+    if value is None and unset is not None:
+        return unset
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):  # a TOML basic string: JSON's escapes (\t, \", \\, \uXXXX) are TOML's too
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v, unset) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v, unset)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def toml_key(key: str) -> str:
+    """A bare TOML key when possible, else a quoted one."""
+    return key if key and key.replace("_", "").replace("-", "").isascii() and \
+        key.replace("_", "").replace("-", "").isalnum() else toml_value(key)

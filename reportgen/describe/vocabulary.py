@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,9 +159,3 @@ def read_tables(path: Path, key: str) -> tuple[list[Any], list[str]]:
         problems.append(f"{source}: expected one or more [[{key}]] tables but received {tables!r}")
         tables = []
     return tables, problems
-
-
-def unknown_keys(table: Mapping[str, Any], allowed: Sequence[str]) -> list[str]:
-    """A problem for every key of ``table`` not in ``allowed``, with the allowed key it was probably meant as."""
-    return [f"unknown key '{key}'{hint(key, allowed)} but received {value!r}"
-            for key, value in table.items() if key not in allowed]
