@@ -27,8 +27,9 @@ def test_baselines_cross_engines(small_data: Path, spark_settings: dict, tmp_pat
     spark = spark_settings
     october = _run(small_data, tmp_path / "2026-10")
     assert october["comparison"] is None
-    local_nov = _run(small_data, tmp_path / "local-11", **{"comparison.baseline": str(tmp_path / "2026-10")})
-    spark_nov = _run(small_data, tmp_path / "spark-11", **{"comparison.baseline": str(tmp_path / "2026-10")}, **spark)
+    november = {"comparison.baseline": str(tmp_path / "2026-10"), "report.period": "2026-11"}
+    local_nov = _run(small_data, tmp_path / "local-11", **november)
+    spark_nov = _run(small_data, tmp_path / "spark-11", **november, **spark)
     assert spark_nov["comparison"] is not None
     assert _comparable(spark_nov) == _comparable(local_nov)
     # and the other way round: the Spark run's folder is the baseline of a local run
