@@ -354,7 +354,7 @@ def build_report(config: Config, progress: Progress | None = None, *, parallel: 
         if config.engine == "spark":
             from reportgen.spark.engine import analyse_spark
 
-            analysis = analyse_spark(config, progress)
+            analysis = analyse_spark(config, progress, name_and_recommend, Analysis)
         else:
             analysis = analyse(config, progress)
         paths, timings = _render_all(config, analysis, out_dir, worker, progress)

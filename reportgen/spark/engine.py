@@ -38,12 +38,12 @@ from reportgen.errors import ConfigError, DataError
 from reportgen.inputs.files import LoadedTable
 from reportgen.model.kselect import sample_rows
 from reportgen.model.modelfile import model_digest
-from reportgen.pipeline import Analysis, name_and_recommend
 from reportgen.prepare.features import prepare
 from reportgen.result import FORMAT_VERSION, AnalysisResult, CustomerTable, ReportMeta, RunInfo
 from reportgen.result.provenance import library_versions
 from reportgen.spark import model as sm
 from reportgen.spark.audiences import audience_sizes
+from reportgen.spark.customers import Customers
 from reportgen.spark.prepare import (
     ID,
     MID,
@@ -81,22 +81,7 @@ class _Stages:
         self.timings[self.name] = self.timings.get(self.name, 0.0) + time.perf_counter() - self.start
 
 
-@dataclasses.dataclass(frozen=True)
-class _Customers:
-    """One row per customer in Spark, with what the report says about the input."""
-
-    frame: DataFrame
-    rows: int
-    config: Config
-    name: str
-    sha256: str
-    kind: str  # customers | transactions
-    log: Any = None  # LogSummary
-    log_scaled: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
-
-
-def _customers(session: Any, config: Config) -> _Customers:
+def _customers(session: Any, config: Config) -> Customers:
     from reportgen.spark.logs import aggregate_spark, is_log
 
     source = read_input(session, config, typed=False)
@@ -105,7 +90,7 @@ def _customers(session: Any, config: Config) -> _Customers:
     if source.kind == "csv":
         source = read_input(session, config, typed=True)
     rows = source.frame.count()
-    return _Customers(source.frame, rows, config, source.name, source.sha256, "customers")
+    return Customers(source.frame, rows, config, source.name, source.sha256, "customers")
 
 
 def _log_features(configured: list[str] | None, numeric: tuple[str, ...], default: tuple[str, ...]) -> tuple[str, ...]:
@@ -140,8 +125,12 @@ def _named(sample: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[st
     return frame
 
 
-def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
-    """The computing half of a run on Spark (``engine = "spark"``): the same result as :func:`analyse`.
+def analyse_spark(config: Config, progress: Progress | None, name_and_recommend: Callable[..., tuple],
+                  analysis: Callable[..., Any]) -> Any:
+    """The computing half of a run on Spark (``engine = "spark"``): the same result as the local ``analyse``.
+
+    The pipeline hands in its naming and recommending step (``name_and_recommend``) and its result record
+    (``Analysis``), so segments are named by the one implementation and this package never imports the pipeline.
 
     Raises
     ------
@@ -277,7 +266,7 @@ def analyse_spark(config: Config, progress: Progress | None = None) -> Analysis:
     reference = functools.cache(lambda: reference_stats(reported_s, numeric, categorical, prepared.fences,
                                                         prepared.fills))
     writer = segment_writer(assigned, config, plan.id_name, names, recommendations, audiences)
-    return Analysis(result, table_s, model, reference, stages.timings, writer)
+    return analysis(result, table_s, model, reference, stages.timings, writer)
 
 
 def _profiles(assigned: DataFrame, k: int, plan: Any, silhouettes: np.ndarray, n: int, config: Config) -> tuple:
@@ -288,7 +277,7 @@ def _profiles(assigned: DataFrame, k: int, plan: Any, silhouettes: np.ndarray, n
                  for p in profiles)
 
 
-def _rfm(customers: _Customers, ids: np.ndarray, labels: np.ndarray, config: Config) -> tuple[Any, dict]:
+def _rfm(customers: Customers, ids: np.ndarray, labels: np.ndarray, config: Config) -> tuple[Any, dict]:
     """RFM groups of a transaction log's customers, scored on the compared sample (every customer when few)."""
     if customers.kind != "transactions":
         return None, {}

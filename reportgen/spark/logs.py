@@ -24,6 +24,7 @@ from reportgen.inputs.logs.source import LogSource, open_log
 from reportgen.inputs.logs.sql import ID_COLUMN, customers_sql, lines_sql, literal
 from reportgen.inputs.sources import LOG_ROLES, LOG_SCALED
 from reportgen.result import Count, LogSummary
+from reportgen.spark.customers import Customers
 from reportgen.spark.prepare import MID, java_pattern
 
 if TYPE_CHECKING:
@@ -154,8 +155,6 @@ def aggregate_spark(session: SparkSession, source: SparkInput, config: Config) -
     """
     from pyspark.sql import functions as F
 
-    from reportgen.spark.engine import _Customers
-
     cfg, notes = config.transactions, []
     try:
         date.fromisoformat(cfg.as_of or "2000-01-01")
@@ -254,7 +253,7 @@ def aggregate_spark(session: SparkSession, source: SparkInput, config: Config) -
                             Count("no purchase in window (returns only)", int(returns_only))),
         totals=tuple(totals.items()), notes=tuple(notes), first_date=first.date().isoformat(),
         history_warning=short_history(cfg.window, start, first.date(), as_of))
-    return _Customers(customers, int(active), _log_config(config), source.name, source.sha256, "transactions",
+    return Customers(customers, int(active), _log_config(config), source.name, source.sha256, "transactions",
                       summary, LOG_SCALED, tuple(notes))
 
 
