@@ -76,7 +76,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def measure(command: list[str], env: dict[str, str], timeout: float | None = None) -> dict[str, float]:
+def measure(command: list[str], env: dict[str, str], timeout: float | None = None,
+            log: Path | None = None) -> dict[str, float]:
     """Run ``command``; wall time, exit code, the peak RSS of the process and of any java descendant (stopped,
     with the stage it had reached, after ``timeout`` seconds)."""
     start = time.perf_counter()
@@ -102,6 +103,8 @@ def measure(command: list[str], env: dict[str, str], timeout: float | None = Non
                 java_peak = max(java_peak, _status(child, "VmHWM"))
         time.sleep(0.5)
     out, err = process.communicate()
+    if log is not None:  # the whole stderr, for a run that failed
+        log.write_text(err, encoding="utf-8")
     stages = {}
     for line in err.splitlines():  # the -v stage timings: "  <stage>   12.34 s"
         parts = line.strip().rsplit(None, 2)
@@ -140,12 +143,12 @@ def main() -> None:
                           '"spark.driver.memory" = "4g"\n"spark.sql.shuffle.partitions" = "8"\n', encoding="utf-8")
         common = ["run", str(data), "--formats", "pdf,html,json", "--period", "2026-10", "-v"]
         spark = measure([reportgen, *common, "-c", str(config), "-o", str(args.work / f"spark_{rows}")], env,
-                        args.timeout)
+                        args.timeout, args.work / f"spark_{rows}.log")
         entry = {"rows": rows, "file_mb": round(data.stat().st_size / 2**20), "spark": spark}
         if not args.skip_local:
             limit = {"REPORTGEN_MEMORY_LIMIT": args.local_limit} if args.local_limit else {}
             entry["local"] = measure([reportgen, *common, "-o", str(args.work / f"local_{rows}")], env | limit,
-                                     args.timeout)
+                                     args.timeout, args.work / f"local_{rows}.log")
         results.append(entry)
         print(json.dumps(entry), flush=True)
     (args.work / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
