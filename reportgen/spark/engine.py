@@ -34,7 +34,7 @@ from reportgen.config import Config, effective_config
 from reportgen.describe.highlights import highlights
 from reportgen.describe.plain import plain_traits
 from reportgen.describe.profile import MAP_POINTS, segment_map, segment_silhouettes
-from reportgen.errors import ConfigError, DataError
+from reportgen.errors import ConfigError, DataError, ReportgenError
 from reportgen.inputs.files import LoadedTable
 from reportgen.model.kselect import sample_rows
 from reportgen.model.modelfile import model_digest
@@ -55,7 +55,7 @@ from reportgen.spark.prepare import (
     prepare_spark,
 )
 from reportgen.spark.read import SparkInput, read_input, sample_frame
-from reportgen.spark.session import start
+from reportgen.spark.session import SparkError, start
 from reportgen.spark.write import segment_writer
 
 if TYPE_CHECKING:
@@ -127,6 +127,23 @@ def _named(sample: pd.DataFrame, numeric: tuple[str, ...], categorical: tuple[st
 
 def analyse_spark(config: Config, progress: Progress | None, name_and_recommend: Callable[..., tuple],
                   analysis: Callable[..., Any]) -> Any:
+    """:func:`compute` with a failure inside Spark (a lost executor, a heap too small) as one line."""
+    try:
+        return compute(config, progress, name_and_recommend, analysis)
+    except ReportgenError:
+        raise
+    except Exception as exc:
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
+        if not isinstance(exc, (PySparkException, Py4JError)):
+            raise
+        reason = " ".join(str(exc).split())[:300]
+        raise SparkError(f"Spark failed during the run ({reason})") from None
+
+
+def compute(config: Config, progress: Progress | None, name_and_recommend: Callable[..., tuple],
+            analysis: Callable[..., Any]) -> Any:
     """The computing half of a run on Spark (``engine = "spark"``): the same result as the local ``analyse``.
 
     The pipeline hands in its naming and recommending step (``name_and_recommend``) and its result record

@@ -21,6 +21,8 @@ DEFAULTS: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
+    # Input partitions of about a million customers: each partition's cached block stays well inside a small heap
+    "spark.sql.files.maxPartitionBytes": "32m",
     "spark.log.level": "ERROR",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
