@@ -187,15 +187,18 @@ def with_space(frame: DataFrame, model: SparkModel) -> DataFrame:
 
 
 def _nearest(centroids: np.ndarray, width: int) -> tuple[Column, Column]:
-    """The nearest centroid (first on ties, as numpy's argmin) and the squared distance to it."""
+    """The nearest centroid (first on ties, as numpy's argmin) and the squared distance to it.
+
+    The k squared distances are computed once into an array; its minimum and the position of the first minimum
+    give both (no distance is computed twice, whatever Spark's code generation makes of the expression).
+    """
     from pyspark.sql import functions as F
 
     squared = [functools.reduce(operator.add, [(F.col(space_name(i)) - float(c[i])) ** 2 for i in range(width)])
                for c in centroids]
-    best = F.least(*squared) if len(squared) > 1 else squared[0]
-    label = functools.reduce(lambda acc, j: F.when(squared[j] == best, F.lit(j)).otherwise(acc),
-                             range(len(squared) - 1, -1, -1), F.lit(0))
-    return label, best
+    distances = F.array(*squared)
+    best = F.array_min(distances)
+    return (F.array_position(distances, best) - 1).cast("int"), best
 
 
 def lloyd(frame: DataFrame, init: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, int]:
