@@ -136,7 +136,7 @@ def analyse_spark(config: Config, progress: Progress | None, name_and_recommend:
         from py4j.protocol import Py4JError
         from pyspark.errors import PySparkException
 
-        if not isinstance(exc, (PySparkException, Py4JError)):
+        if not isinstance(exc, (PySparkException, Py4JError, ConnectionError)):
             raise
         reason = " ".join(str(exc).split())[:300]
         raise SparkError(f"Spark failed during the run ({reason})") from None
@@ -188,7 +188,7 @@ def compute(config: Config, progress: Progress | None, name_and_recommend: Calla
         frame = prepared.frame
         if any(c.label == "duplicate customer id" for c in plan.quality.exclusions):
             frame = frame.orderBy(MID)  # the first row of each id kept, in input order again
-        frame = sm.numbered(frame)
+        frame = sm.numbered(frame, n)
         log_features = _log_features(seg_cfg.log_features, numeric, customers.log_scaled)
         spark_model = sm.fit_scaling(frame, numeric, categorical, seg_cfg, log_features, n)
         encoded = frame.withColumns({sm.space_name(i): c for i, c in enumerate(spark_model.encoded())})

@@ -174,7 +174,7 @@ def aggregate_spark(session: SparkSession, source: SparkInput, config: Config) -
         lines = lines.groupBy(*keys).agg(F.sum("n").cast("int").alias("n"))
     from pyspark import StorageLevel
 
-    lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
+    lines = lines.persist(StorageLevel.DISK_ONLY)  # a log may be billions of lines
     lines.createOrReplaceTempView("lines")
     row = session.sql("SELECT sum(n), sum(CASE WHEN has_ts AND ts IS NULL THEN n ELSE 0 END), min(ts), max(ts), "
                       "count(v), count(CASE WHEN v <> 0 THEN 1 END) FROM lines").first()

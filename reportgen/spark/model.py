@@ -29,6 +29,7 @@ POS = "__pos"  # row position 0..n-1 in input order (what the local engine's sam
 SEQ = "__seq"
 LABEL = "__label"
 DISTANCE = "__distance"
+MEMORY_ROWS = 2_000_000
 _PARTITION_BITS = 33  # monotonically_increasing_id: partition id in the upper bits, row in partition below
 
 
@@ -37,12 +38,19 @@ def space_name(i: int) -> str:
     return f"__m{i}"
 
 
-def numbered(frame: DataFrame) -> DataFrame:
-    """``frame`` persisted with its row position (``__pos``), counted per partition so no row moves."""
+def storage_level(rows: int) -> Any:
+    """Memory (spilling to disk) for up to ``MEMORY_ROWS`` customers; beyond, disk only: building a cached block in
+    memory first needs the heap for the whole block (20 million customers ran a 4 GB heap out of memory)."""
     from pyspark import StorageLevel
+
+    return StorageLevel.MEMORY_AND_DISK if rows <= MEMORY_ROWS else StorageLevel.DISK_ONLY
+
+
+def numbered(frame: DataFrame, rows: int) -> DataFrame:
+    """``frame`` persisted with its row position (``__pos``), counted per partition so no row moves."""
     from pyspark.sql import functions as F
 
-    frame = frame.withColumn(SEQ, F.monotonically_increasing_id()).persist(StorageLevel.MEMORY_AND_DISK)
+    frame = frame.withColumn(SEQ, F.monotonically_increasing_id()).persist(storage_level(rows))
     part = F.shiftright(F.col(SEQ), _PARTITION_BITS)
     counts = sorted((r["p"], r["count"]) for r in frame.groupBy(part.alias("p")).count().collect())
     offsets, total = [], 0
