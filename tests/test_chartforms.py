@@ -7,7 +7,8 @@ import io
 import pydyf
 from pypdf import PdfReader
 
-from reportgen.render.pdf.chartforms import ChartDrawing, Name, PdfString, Ref, StreamNode, drawing_from_svg, embed
+from reportgen.render.pdf.chartforms import ChartDrawing, Name, PdfString, Ref, StreamNode, embed
+from reportgen.render.pdf.chartread import drawing_from_svg
 
 SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">'
        '<rect width="120" height="40" fill="white"/><rect x="5" y="5" width="30" height="20" fill="#4e79a7" '

@@ -224,7 +224,7 @@ def test_hook_chart_images_each_chart_is_loaded_when_its_page_is_laid_out(
         result: AnalysisResult, tmp_path: Path, weasyprint_steps: list[str]) -> None:
     """Canary of the first hook into WeasyPrint (``weasyprint.document.original_get_image_from_uri``)."""
     from reportgen.render.context import render_page
-    from reportgen.render.pdf.chartforms import drawing_from_svg
+    from reportgen.render.pdf.chartread import drawing_from_svg
     from reportgen.render.pdf.document import write_pdf
 
     svgs, notes = build_charts(result)
@@ -241,7 +241,7 @@ def test_hook_chart_forms_each_chart_is_a_form_with_its_own_fonts(result: Analys
                                                                  weasyprint_steps: list[str]) -> None:
     """Canary of the second hook into WeasyPrint (``weasyprint.pdf._use_references``)."""
     from reportgen.render.context import render_page
-    from reportgen.render.pdf.chartforms import drawing_from_svg
+    from reportgen.render.pdf.chartread import drawing_from_svg
     from reportgen.render.pdf.document import write_pdf
 
     svgs, notes = build_charts(result)
@@ -275,7 +275,7 @@ def test_a_chart_that_fails_while_laid_out_names_itself(result: AnalysisResult, 
 
 
 def test_a_chart_svg_that_cannot_be_converted_is_a_render_error() -> None:
-    from reportgen.render.pdf.chartforms import drawing_from_svg
+    from reportgen.render.pdf.chartread import drawing_from_svg
 
     with pytest.raises(RenderError, match="could not be converted"):
         drawing_from_svg("<svg><unclosed")

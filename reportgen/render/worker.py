@@ -168,9 +168,12 @@ class RenderWorker:
         job = pickle.dumps({"result": result, "customers": customers, "out_dir": out_dir,
                             "generated_at": generated_at, "template_dir": template_dir},
                            protocol=pickle.HIGHEST_PROTOCOL)
+        if self._charts is not None:
+            # First: the charts are what the layout waits for. A chart process that died is reported by the render
+            # process, which then reads the end of its line.
+            with contextlib.suppress(BrokenPipeError, EOFError, OSError):
+                self._charts[1].send_bytes(job)
         try:
-            if self._charts is not None:
-                self._charts[1].send_bytes(job)  # first: the charts are what the layout waits for
             self._conn.send_bytes(job)
         except (BrokenPipeError, EOFError, OSError):
             raise RenderError(self._died()) from None

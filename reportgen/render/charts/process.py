@@ -31,7 +31,7 @@ def _draw(feed: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> No
     from reportgen.render import RenderContext, renderer
     from reportgen.render.charts.report import plan_charts
     from reportgen.render.charts.svg import spec_to_svg
-    from reportgen.render.pdf.chartforms import drawing_from_svg
+    from reportgen.render.pdf.chartread import drawing_from_svg
 
     start = time.perf_counter()
     specs, notes = plan_charts(job["result"])

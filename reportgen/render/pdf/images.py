@@ -27,7 +27,7 @@ import weasyprint.pdf
 
 from reportgen.errors import RenderError
 from reportgen.render import CHART_SCHEME
-from reportgen.render.pdf.chartforms import ChartDrawing, drawing_from_svg, embed
+from reportgen.render.pdf.chartforms import ChartDrawing, embed
 
 _ROOT = re.compile(r"<svg\b[^>]*>")
 _LENGTH = {side: re.compile(rf'\s{side}="([\d.]+)(?:px)?"') for side in ("width", "height")}
@@ -77,6 +77,8 @@ class ChartImage:
         """The chart as a PDF drawing: the one made by the chart process, or converted here."""
         if self._drawings is not None and self.name in self._drawings:
             return self._drawings[self.name]
+        from reportgen.render.pdf.chartread import drawing_from_svg  # the chart engine: only without a chart process
+
         return drawing_from_svg(self._charts[self.name])
 
 
