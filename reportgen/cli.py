@@ -55,9 +55,11 @@ def _formats(ctx: click.Context, param: click.Parameter, value: str | None) -> l
     if value is None:
         return None
     items = [v.strip().lower() for v in value.split(",") if v.strip()]
-    unknown = [v for v in items if v not in ("pdf", "html", "json", "csv")]
+    from reportgen.config import FORMATS
+
+    unknown = [v for v in items if v not in FORMATS]
     if unknown or not items:
-        raise click.BadParameter(f"choose from pdf, html, json, csv (got {value!r})")
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (got {value!r})")
     return items
 
 

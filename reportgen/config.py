@@ -24,6 +24,10 @@ ROLE_NAMES = (
 )
 
 
+Format = Literal["pdf", "html", "json", "csv"]
+FORMATS: tuple[str, ...] = typing.get_args(Format)  # the output formats, in the order they are listed
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -257,8 +261,7 @@ class OutputConfig(_Section):
     dir: str | None = Field(
         None, description="Output folder; ./reportgen-report in the working folder when unset (a relative path set "
         "in a config file is relative to that file).")
-    formats: list[Literal["pdf", "html", "json", "csv"]] = Field(
-        default_factory=lambda: ["pdf", "html", "json", "csv"], description="Outputs to write.")
+    formats: list[Format] = Field(default_factory=lambda: list(FORMATS), description="Outputs to write.")
     template_dir: str | None = Field(None, description="Folder of templates that override the built-in ones.")
     database: str | None = Field(None, description="Database the segments are written back to (postgresql://…, "
                                  "sqlite:///…, duckdb:///…); report.period names the rows.")

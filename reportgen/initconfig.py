@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from reportgen.config import Config, DataConfig, FeaturesConfig, TransactionsConfig
 from reportgen.errors import ConfigError, DataError
+from reportgen.formatting import toml_value
 from reportgen.inputs.files import LoadedTable, read_table
 from reportgen.inputs.logs.columns import LogColumns
 from reportgen.inputs.logs.source import open_log
@@ -21,26 +22,6 @@ from reportgen.prepare.currency import CurrencyGuess, infer_currency
 from reportgen.prepare.features import PreparedData, prepare
 from reportgen.prepare.roles import infer_roles, suggest_totals
 from reportgen.prepare.schema import infer_schema
-
-
-def toml_value(value: Any) -> str:
-    """A TOML literal for a scalar, list or flat table."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\t", "\\t") + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} as TOML")
-
-
-def toml_key(key: str) -> str:
-    """A bare TOML key when possible, else a quoted one."""
-    return key if key.replace("_", "").replace("-", "").isalnum() else toml_value(key)
 
 
 def _section(name: str, model: type[BaseModel], values: dict[str, Any]) -> list[str]:

@@ -26,6 +26,7 @@ from reportgen.compare.drift import reference_stats
 from reportgen.compare.monthly import Carried, check_compatible, compare, identities, reused
 from reportgen.config import Config, effective_config
 from reportgen.describe.highlights import highlights
+from reportgen.describe.keyfeatures import key_features
 from reportgen.describe.naming import name_segments
 from reportgen.describe.plain import plain_traits, portrait, role_texts, short_trait
 from reportgen.describe.profile import (
@@ -35,8 +36,15 @@ from reportgen.describe.profile import (
     segment_metrics,
     segment_silhouettes,
 )
-from reportgen.describe.rfm import SCORES, load_rfm_groups, rfm_scores, segment_rfm_metrics
-from reportgen.describe.rfmreport import aligned_scores, customer_columns, rfm_summary
+from reportgen.describe.rfm import (
+    SCORES,
+    aligned_scores,
+    customer_columns,
+    load_rfm_groups,
+    rfm_scores,
+    rfm_summary,
+    segment_rfm_metrics,
+)
 from reportgen.describe.rules import SegmentMetrics, load_rulebook, recommend
 from reportgen.describe.stakes import rank, target_masks
 from reportgen.errors import ConfigError
@@ -292,8 +300,6 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
         segment_map=projected, value_column=prepared.roles.get("monetary"), rules_not_applicable=not_applicable,
         transactions=source.log, rfm=rfm, comparison=comparison, labels=tuple(prepared.labels.items()),
         units=tuple(prepared.units.items()), value_unit=prepared.units.get(prepared.roles.get("monetary", ""), ""))
-    from reportgen.render.html.explorer import key_features  # what the HTML explorer shows per customer
-
     customers = CustomerTable(prepared.ids, fitted.labels, fitted.distances, tuple(names), prepared.id_name,
                               extra_columns, key_features(prepared.reported, prepared.roles, segments),
                               audiences=audiences)

@@ -139,7 +139,7 @@ def test_customer_number_is_the_id() -> None:
 def test_plain_words() -> None:
     stat = FeatureStat("Recency", "recency", 460.0, 450.0, 40.0, 30.0, 2.5)
     assert stat_text(stat, "Days since last purchase", "days") == \
-        "Days since last purchase 11.5× the average (460 days vs 40.0 days)"
+        "Days since last purchase 11.5× the average (460 days vs 40 days)"
     assert value_text(0.125, "share") == "12.5%" and value_text(1520, "currency", "€") == "€1,520"
     low = FeatureStat("spend", "monetary", 40.0, 35.0, 100.0, 50.0, -1.2)
     assert stat_text(low, "Total spend", "currency") == "Total spend less than half the average ($40.00 vs $100)"

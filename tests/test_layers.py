@@ -89,3 +89,10 @@ def test_no_import_cycles() -> None:
 def test_every_stage_package_says_what_comes_in_and_goes_out(package: str) -> None:
     doc = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text(encoding="utf-8")))
     assert doc and len(doc) > 60, f"reportgen/{package}/__init__.py needs a docstring"
+
+
+def test_every_output_format_has_one_renderer_module() -> None:
+    from reportgen.config import FORMATS
+    from reportgen.render import MODULES
+
+    assert set(MODULES) == set(FORMATS)

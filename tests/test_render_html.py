@@ -14,15 +14,17 @@ import pytest
 from bs4 import BeautifulSoup
 from markupsafe import Markup
 
+from reportgen.describe.keyfeatures import key_features
 from reportgen.errors import RenderError
+from reportgen.formatting import int_fmt, num, pct, signed, times
 from reportgen.render import RenderContext
 from reportgen.render.charts import vega
 from reportgen.render.charts.live import focus_test, live_spec
 from reportgen.render.charts.report import MEASURE_SCALE, build_charts, chart_specs
 from reportgen.render.context import render_page
 from reportgen.render.html.document import external_reference, render_html
-from reportgen.render.html.explorer import explorer_data, key_features
-from reportgen.render.templating import environment, int_fmt, num, pct, render_template, signed, times
+from reportgen.render.html.explorer import explorer_data
+from reportgen.render.templating import environment, render_template
 from reportgen.result import AnalysisResult
 from tests.factories import make_customers, make_result
 

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 
 from reportgen.cli import main
 from reportgen.describe.rules import SegmentMetrics, load_rulebook, metric_names_valid, recommend, role_of_metric
-from reportgen.describe.vocabulary import evidence_text, int_fmt, money, num, pct, times
+from reportgen.describe.vocabulary import evidence_text
 from reportgen.errors import ConfigError
+from reportgen.formatting import int_fmt, money, num, pct, times
 from reportgen.resources import sample_data_dir
 
 
@@ -68,9 +69,10 @@ def test_role_of_metric(name: str, role: str | None) -> None:
     ("formatter", "value", "expected"),
     [
         (int_fmt, 12345.6, "12,346"), (int_fmt, 7, "7"), (pct, 0.123, "12.3%"), (pct, 1, "100.0%"),
-        (times, 1.83, "1.8×"), (times, float("inf"), "n/a"), (num, 12345.678, "12,346"), (num, 123.4, "123"),
-        (num, 12.345, "12.3"), (num, 1.2345, "1.23"), (num, "Champions", "Champions"), (num, float("nan"), "nan"),
-        (money, 1234.5, "$1,234"), (money, 12.5, "$12.50"), (money, -250, "-$250"),
+        (times, 1.83, "1.8×"), (times, float("inf"), "–"), (num, 12345.678, "12,346"), (num, 123.4, "123"),
+        (num, 12.345, "12.3"), (num, 1.2345, "1.23"), (num, "Champions", "Champions"), (num, float("nan"), "–"),
+        (money, 1234.5, "$1,234"), (money, 12.5, "$12.50"), (money, -250, "\u2212$250"), (num, 12.0, "12"),
+        (num, -0.6, "\u22120.60"),
     ],
 )
 def test_filters(formatter: object, value: object, expected: str) -> None:
@@ -209,9 +211,9 @@ def test_action_text_and_evidence_carry_the_real_numbers() -> None:
     winback = next(r for r in recommendations if r.rule_id == "win-back-lapsing-high-value")
     assert winback.action == ("Send a personal win-back offer to the 200 customers of Lapsed VIPs who are inactive "
                               "for longer than the typical customer: they spend €80.00 on average (1.6× the base) but "
-                              "were last active 72.5 days ago (typical customer: 50.0 days).")
+                              "were last active 72.5 days ago (typical customer: 50 days).")
     assert [(e.metric, e.value) for e in winback.evidence] == [("z_monetary", 1.2), ("z_recency", 0.9)]
-    assert winback.evidence[1].text == "z_recency = +0.90 (mean 72.5 vs 50.0 base)"
+    assert winback.evidence[1].text == "z_recency = +0.90 (mean 72.5 vs 50 base)"
     fallback = next(r for r in recommendations if r.fallback)
     assert "Quiet middle (200 customers, 20.0% of the base)" in fallback.action
     assert "high Annual Income (k$), low Age" in fallback.action

@@ -6,14 +6,13 @@ identity a comparison run keeps when it carries a segment over from its baseline
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from reportgen.errors import BaselineError, DataError
-from reportgen.result import FORMAT_VERSION
+from reportgen.result.summary import read_summary, summary_period
 
 SUMMARY = "summary.json"
 MIN_RUNS = 3  # fewer points make a trend nobody should read
@@ -96,19 +95,13 @@ def _optional(value: Any, kind: type) -> Any:
 
 
 def _run_point(folder: Path, summary: Any) -> RunPoint:
-    if not isinstance(summary, dict) or not isinstance(summary.get("format_version"), int):
-        raise BaselineError(f"{folder / SUMMARY}: has no format_version; not written by reportgen or corrupt")
-    if summary["format_version"] > FORMAT_VERSION:
-        raise BaselineError(f"{folder / SUMMARY}: written by a newer reportgen (format {summary['format_version']}); "
-                            "upgrade reportgen to read it")
     report = summary.get("report") or {}
-    log = summary.get("transactions") or {}
     comparison = summary.get("comparison") or {}
     drift = comparison.get("drift") or {}
     segments = tuple(SegmentPoint(str(s["name"]), str(s["color"]), int(s["size"]), float(s["share"]),
                                   _optional(s.get("value_share"), float)) for s in summary["segments"])
     return RunPoint(
-        period=str(report.get("period") or log.get("as_of") or folder.name), folder=folder.name,
+        period=summary_period(summary, folder.name), folder=folder.name,
         customers=int(summary["data"]["rows_segmented"]), segments=segments,
         drift_share=_optional(drift.get("share_drifted"), float),
         dataset_drift=_optional(drift.get("dataset_drift"), bool),
@@ -128,12 +121,7 @@ def read_run(folder: Path) -> RunPoint:
         When the file cannot be read, is not JSON, or lacks what a reportgen summary holds.
     """
     path = folder / SUMMARY
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BaselineError(f"{path}: not valid JSON ({type(exc).__name__}: {exc})") from None
-    except OSError as exc:
-        raise BaselineError(f"{path}: cannot be read ({exc.strerror})") from None
+    summary = read_summary(path)
     try:
         return _run_point(folder, summary)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

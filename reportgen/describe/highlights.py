@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
+from reportgen.formatting import pct_short
 from reportgen.result import DataQuality, KSelection, LogSummary, Recommendation, Segment
-
-
-def _pct(value: float) -> str:
-    return f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
 
 
 def highlights(segments: tuple[Segment, ...], quality: DataQuality, selection: KSelection,
@@ -21,13 +18,14 @@ def highlights(segments: tuple[Segment, ...], quality: DataQuality, selection: K
                      f"{quality.rows_segmented:,} were segmented.")
     largest = max(segments, key=lambda s: (s.size, -s.id))
     lines.append(f"{quality.rows_segmented:,} customers fall into {len(segments)} segments; the largest, "
-                 f"{largest.name}, holds {_pct(largest.share)} of them.")
+                 f"{largest.name}, holds {pct_short(largest.share)} of them.")
     valued = [s for s in segments if s.value_share is not None and s.share > 0]
     if valued:
         top = max(valued, key=lambda s: (s.value_share / s.share, -s.id))
         low = min(valued, key=lambda s: (s.value_share / s.share, s.id))
-        lines.append(f"{top.name} are {_pct(top.share)} of customers but bring {_pct(top.value_share)} of value; "
-                     f"{low.name} are {_pct(low.share)} of customers and bring {_pct(low.value_share)}.")
+        lines.append(f"{top.name} are {pct_short(top.share)} of customers but bring {pct_short(top.value_share)} "
+                     f"of value; {low.name} are {pct_short(low.share)} of customers and bring "
+                     f"{pct_short(low.value_share)}.")
     specific = [r for r in recommendations if not r.fallback]  # ranked by value at stake, then priority
     if specific:
         first = specific[0]

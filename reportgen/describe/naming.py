@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from reportgen.describe.tables import Text, UserTable, read_table
 from reportgen.describe.vocabulary import (
     SegmentMetrics,
     finite_number,
@@ -20,7 +23,6 @@ from reportgen.describe.vocabulary import (
     read_tables,
     role_of_metric,
     traits_text,
-    unknown_keys,
 )
 from reportgen.errors import ConfigError
 from reportgen.prepare.expressions import Expression, ExpressionError
@@ -35,7 +37,6 @@ ROLE_LABELS = {
     "utilization": "credit utilisation", "contacts": "contacts", "products": "products held",
     "experience": "work experience",
 }
-_KEYS = ("label", "when", "all_z_within", "score")
 CONFIG_REASON = "Segment named in the config (segmentation.names)."
 
 
@@ -49,31 +50,30 @@ class NameRule:
     score: float | None = None
 
 
+class NameTable(UserTable):
+    """One ``[[name]]`` table as written: a label, and a condition or a band every z_ metric must lie within."""
+
+    label: Text = Field(description="non-empty text")
+    when: str | None = Field(None, description="a condition text")
+    all_z_within: float | None = Field(None, gt=0, allow_inf_nan=False, description="a positive number")
+    score: float | None = Field(None, ge=0, allow_inf_nan=False, description="a number >= 0")
+
+
 def _parse_entry(raw: Any, index: int, source: str) -> tuple[NameRule | None, list[str]]:
+    table, problems = read_table(NameTable, raw, "name")
     if not isinstance(raw, dict):
-        return None, [f"{source}: name #{index}: expected a [[name]] table but received {raw!r}"]
-    label, when_text, band, score = raw.get("label"), raw.get("when"), raw.get("all_z_within"), raw.get("score")
-    problems = unknown_keys(raw, _KEYS)
-    if not (isinstance(label, str) and label.strip()):
-        problems.append(f"'label' must be non-empty text but received {label!r}")
-    if (when_text is None) == (band is None):
+        return None, [f"{source}: name #{index}: {problems[0]}"]
+    label, when_text, band, when = raw.get("label"), raw.get("when"), raw.get("all_z_within"), None
+    if (when_text is None) == (band is None):  # a check across keys, made whatever the keys' own problems
         problems.append(f"needs exactly one of 'when' or 'all_z_within' but received when={when_text!r}, "
                         f"all_z_within={band!r}")
-    when = None
     if isinstance(when_text, str):
         when, problem = parse_condition(when_text)
         problems += [problem] if problem else []
-    elif when_text is not None:
-        problems.append(f"'when' must be a condition text but received {when_text!r}")
-    if band is not None and not (finite_number(band) is not None and band > 0):
-        problems.append(f"'all_z_within' must be a positive number but received {band!r}")
-    if score is not None and not (finite_number(score) is not None and score >= 0):
-        problems.append(f"'score' must be a number >= 0 but received {score!r}")
     where = f"{source}: name '{label}'" if isinstance(label, str) and label else f"{source}: name #{index}"
-    if problems:
+    if problems or table is None:
         return None, [f"{where}: {problem}" for problem in problems]
-    return NameRule(label.strip(), when, None if band is None else float(band),
-                    None if score is None else float(score)), []
+    return NameRule(table.label.strip(), when, table.all_z_within, table.score), []
 
 
 def load_names(path: Path | None = None) -> tuple[NameRule, ...]:

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from reportgen.describe.profile import SegmentProfile
-from reportgen.describe.vocabulary import money, num, pct
+from reportgen.formatting import money, num, pct
 from reportgen.result import FeatureStat, Trait
 
 

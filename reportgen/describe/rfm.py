@@ -13,17 +13,19 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import AfterValidator, Field
 
+from reportgen.describe.tables import Text, UserTable, read_table
 from reportgen.errors import ConfigError, DataError
 from reportgen.resources import package_data
+from reportgen.result import Count, RfmSummary
 
 SCORE_COLUMNS = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
 SCORES = ("r_score", "f_score", "m_score", "rfm_group")  # what a scored customer carries
-_KEYS = ("name", "description", "r", "f", "m")
 _SHOWN = 10  # cells listed in a problem before it is cut short
 
 
@@ -47,18 +49,32 @@ def rfm_slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", re.sub(r"['’`]", "", text)).strip("_")
 
 
-def _range(value: Any) -> tuple[int, int] | None:
+def _cells(cells: list[tuple[int, int, int]]) -> str:
+    shown = ", ".join(f"({r},{f},{m})" for r, f, m in cells[:_SHOWN])
+    return shown + (f", … ({len(cells)} cells)" if len(cells) > _SHOWN else "")
+
+
+def _score_range(value: Any) -> tuple[int, int]:
     if type(value) is int:
         value = [value, value]
     if (isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value)
             and 1 <= value[0] <= value[1] <= 5):
         return value[0], value[1]
-    return None
+    raise ValueError("not a score range")
 
 
-def _cells(cells: list[tuple[int, int, int]]) -> str:
-    shown = ", ".join(f"({r},{f},{m})" for r, f, m in cells[:_SHOWN])
-    return shown + (f", … ({len(cells)} cells)" if len(cells) > _SHOWN else "")
+ScoreRange = Annotated[Any, AfterValidator(_score_range)]
+_RANGE = "a score 1-5 or a range [low, high] with 1 <= low <= high <= 5"
+
+
+class GroupTable(UserTable):
+    """One ``[[group]]`` table: a named box of (R, F, M) score cells."""
+
+    name: Text = Field(description="a non-empty text")
+    description: str = Field("", description="a text")
+    r: ScoreRange = Field(description=_RANGE)
+    f: ScoreRange = Field(description=_RANGE)
+    m: ScoreRange = Field(description=_RANGE)
 
 
 def _boxes(data: dict[str, Any]) -> tuple[list[tuple[str, str, list[tuple[int, int]]]], list[str]]:
@@ -69,22 +85,14 @@ def _boxes(data: dict[str, Any]) -> tuple[list[tuple[str, str, list[tuple[int, i
         return [], [*problems, f"expected one or more [[group]] tables but received {raw!r}"]
     boxes = []
     for index, table in enumerate(raw, 1):
-        if not isinstance(table, dict):
-            problems.append(f"group #{index}: expected a table but received {table!r}")
-            continue
-        name = table.get("name")
+        group, found = read_table(GroupTable, table, "group")
+        name = table.get("name") if isinstance(table, dict) else None
         where = f"group '{name}'" if isinstance(name, str) and name.strip() else f"group #{index}"
-        found = [f"{where}: unknown key '{key}' (expected {', '.join(_KEYS)})" for key in table if key not in _KEYS]
-        found += [] if isinstance(name, str) and rfm_slug(name) else [f"{where}: 'name' must be a non-empty text "
-                                                                      f"but received {name!r}"]
-        if not isinstance(table.get("description", ""), str):
-            found.append(f"{where}: 'description' must be a text but received {table['description']!r}")
-        ranges = [_range(table.get(axis)) for axis in "rfm"]
-        found += [f"{where}: '{axis}' must be a score 1-5 or a range [low, high] with 1 <= low <= high <= 5 but "
-                  f"received {table.get(axis)!r}" for axis, span in zip("rfm", ranges, strict=True) if span is None]
-        problems += found
-        if not found:
-            boxes.append((name.strip(), table.get("description", "").strip(), ranges))
+        if group is not None and not rfm_slug(group.name):
+            found.append(f"'name' must be a non-empty text but received {name!r}")
+        problems += [f"{where}: {problem}" for problem in found]
+        if group is not None and not found:
+            boxes.append((group.name.strip(), group.description.strip(), [group.r, group.f, group.m]))
     return boxes, problems
 
 
@@ -212,3 +220,30 @@ def rfm_crosstab(scores: pd.DataFrame, labels: np.ndarray,
     counts = frame.value_counts().to_dict()
     names = groups.names if groups else tuple(sorted(frame["group"].unique()))
     return [(int(s), g, int(counts.get((s, g), 0))) for s in sorted(frame["segment"].unique()) for g in names]
+
+
+# RFM beside the segments: the report's RFM summary and the customers.csv columns.
+SCORE_LETTERS = {"r_score": "r", "f_score": "f", "m_score": "m"}
+
+
+def aligned_scores(scores: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
+    """The scores of the segmented customers, in their order (cleaning may have set some customers aside)."""
+    return scores.loc[pd.Index(ids.astype(str))].reset_index(drop=True)
+
+
+def rfm_summary(scores: pd.DataFrame, labels: np.ndarray, groups: RfmGroups) -> RfmSummary:
+    """Customers per group, the segment × group cross-tab and the distribution of each score."""
+    counts = scores["rfm_group"].value_counts()
+    per_score = tuple((letter, int(score), int((scores[column] == score).sum()))
+                      for column, letter in SCORE_LETTERS.items() for score in range(1, 6))
+    return RfmSummary(groups=tuple(Count(name, int(counts.get(name, 0))) for name in groups.names),
+                      crosstab=tuple(rfm_crosstab(scores, labels, groups)), scores=per_score)
+
+
+def customer_columns(features: pd.DataFrame, id_column: str, scores: pd.DataFrame,
+                     ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Every aggregated feature and the R/F/M scores and group of each segmented customer, for customers.csv."""
+    order = pd.Index(ids.astype(str))
+    table = features.set_index(features[id_column].astype(str)).drop(columns=[id_column]).loc[order]
+    table = table.join(scores.loc[order])
+    return {column: table[column].to_numpy() for column in table.columns}

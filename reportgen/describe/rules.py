@@ -7,16 +7,16 @@ validated at load so a broken rule fails before the analysis runs, with every pr
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
+from pydantic import Field, StringConstraints
 
 from reportgen.describe.stakes import TARGETS
+from reportgen.describe.tables import Text, UserTable, read_table
 from reportgen.describe.vocabulary import (
     SegmentMetrics,
     evidence_text,
@@ -24,16 +24,13 @@ from reportgen.describe.vocabulary import (
     metric_hints,
     metric_names_valid,
     missing_reason,
-    money,
-    num,
     parse_condition,
     read_tables,
     role_of_metric,
-    template_filters,
     traits_text,
-    unknown_keys,
 )
 from reportgen.errors import ConfigError
+from reportgen.formatting import filters, money, num
 from reportgen.prepare.colnames import MONEY_ROLES
 from reportgen.prepare.expressions import Expression, ExpressionError
 from reportgen.resources import package_data
@@ -46,8 +43,6 @@ __all__ = ["Rule", "Rulebook", "SegmentMetrics", "load_rulebook", "metric_names_
            "recommend", "role_of_metric"]
 
 TEMPLATE_VARIABLES = ("segment", "audience", "traits", "traits_text")
-_KEYS = ("id", "title", "action", "rationale", "priority", "when", "fallback", "target")
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ class Rulebook:
 
 def _environment(currency: str) -> SandboxedEnvironment:
     env = BudgetedSandbox(undefined=StrictUndefined, autoescape=False)
-    env.filters.update(template_filters(currency))
+    env.filters.update(filters(currency))
     return env
 
 
@@ -110,28 +105,28 @@ def _check_action(text: str, env: SandboxedEnvironment) -> tuple[frozenset[str],
     return frozenset(variables), []
 
 
-_CHECKS: dict[str, tuple[Callable[[Any], Any], str]] = {
-    "id": (lambda v: isinstance(v, str) and _ID.fullmatch(v), "letters, digits, '-', '_' or '.'"),
-    "title": (lambda v: isinstance(v, str) and v.strip(), "non-empty text"),
-    "action": (lambda v: isinstance(v, str) and v.strip(), "non-empty text"),
-    "rationale": (lambda v: isinstance(v, str) and v.strip(), "non-empty text"),
-    "priority": (lambda v: type(v) is int and 1 <= v <= 5, "an integer from 1 (highest) to 5"),
-    "when": (lambda v: isinstance(v, str), "a condition text"),
-    "fallback": (lambda v: isinstance(v, bool), "true or false"),
-    "target": (lambda v: isinstance(v, str) and v in TARGETS, "one of " + ", ".join(sorted(TARGETS))),
-}
+class RuleTable(UserTable):
+    """One ``[[rule]]`` table as written; each field's description is what it expects."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] = Field(
+        description="letters, digits, '-', '_' or '.'")
+    title: Text = Field(description="non-empty text")
+    action: Text = Field(description="non-empty text")
+    rationale: Text = Field(description="non-empty text")
+    priority: int = Field(ge=1, le=5, description="an integer from 1 (highest) to 5")
+    when: str | None = Field(None, description="a condition text")
+    fallback: bool = Field(False, description="true or false")
+    target: Literal[tuple(sorted(TARGETS))] | None = Field(  # type: ignore[valid-type]
+        None, description="one of " + ", ".join(sorted(TARGETS)))
 
 
 def _parse_rule(raw: Any, index: int, source: str, env: SandboxedEnvironment) -> tuple[Rule | None, list[str]]:
+    table, problems = read_table(RuleTable, raw, "rule")
     if not isinstance(raw, dict):
-        return None, [f"{source}: rule #{index}: expected a [[rule]] table but received {raw!r}"]
+        return None, [f"{source}: rule #{index}: {problems[0]}"]
     rule_id, when_text, fallback, when = raw.get("id"), raw.get("when"), raw.get("fallback") is True, None
     # repr: an id holding a line break or quote must not break the one-line error.
     where = f"{source}: rule {rule_id!r}" if isinstance(rule_id, str) and rule_id else f"{source}: rule #{index}"
-    problems = [f"missing key '{key}'" for key in _KEYS[:5] if key not in raw]
-    problems += unknown_keys(raw, _KEYS)
-    problems += [f"'{key}' must be {expected} but received {raw[key]!r}"
-                 for key, (valid, expected) in _CHECKS.items() if key in raw and not valid(raw[key])]
     if fallback and str(when_text or "true").strip().lower() != "true":
         problems.append(f"a fallback rule fires when no other rule did, so it takes no 'when' but received "
                         f"{when_text!r}")
@@ -141,15 +136,14 @@ def _parse_rule(raw: Any, index: int, source: str, env: SandboxedEnvironment) ->
         when, problem = parse_condition(when_text)
         problems += [problem] if problem else []
     needs: frozenset[str] = frozenset()
-    if _CHECKS["action"][0](raw.get("action")):
+    if isinstance(raw.get("action"), str) and raw["action"].strip():
         needs, found = _check_action(raw["action"], env)
         problems += found
-    if problems:
+    if problems or table is None:
         return None, [f"{where}: {problem}" for problem in problems]
-    target = raw.get("target")
-    target_needs = frozenset(f"z_{role}" for role in TARGETS[target].roles) if target else frozenset()
-    rule = Rule(rule_id, raw["title"], raw["action"], raw["rationale"], raw["priority"], when, fallback,
-                needs | (when.names if when else frozenset()) | target_needs, source, target)
+    target_needs = frozenset(f"z_{role}" for role in TARGETS[table.target].roles) if table.target else frozenset()
+    rule = Rule(table.id, table.title, table.action, table.rationale, table.priority, when, table.fallback,
+                needs | (when.names if when else frozenset()) | target_needs, source, table.target)
     return rule, []
 
 

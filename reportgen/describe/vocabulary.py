@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reportgen.config import ROLE_NAMES
+from reportgen.formatting import num, pct, times
 from reportgen.prepare.expressions import Expression, ExpressionError, parse
 
 GENERAL_METRICS = ("size", "share", "value_share", "silhouette", "k", "max_abs_z")
@@ -105,38 +106,10 @@ def finite_number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _formatter(fmt: Callable[[float], str], missing: str | None = None) -> Callable[[Any], str]:
-    """Wrap a number format so text, None and NaN come out readable instead of failing the render."""
-    def apply(value: Any) -> str:
-        number = finite_number(value)
-        return fmt(number) if number is not None else missing or str(value)
-    return apply
-
-
-int_fmt = _formatter(lambda n: f"{round(n):,}")  # 12345.6 → '12,346'
-pct = _formatter(lambda n: f"{n * 100:.1f}%")  # 0.123 → '12.3%'
-times = _formatter(lambda n: f"{n:.1f}×", "n/a")  # 1.83 → '1.8×'
-num = _formatter(lambda n: f"{n:,.0f}" if abs(n) >= 100 else f"{n:.1f}" if abs(n) >= 10 else f"{n:.2f}")
-
-
-def money(value: Any, currency: str = "$") -> str:
-    """1234.5 → '$1,235'; 12.5 → '$12.50'; the sign goes before the symbol."""
-    number = finite_number(value)
-    if number is None:
-        return str(value)
-    sign, number = "-" * (number < 0), abs(number)
-    return f"{sign}{currency}{number:,.0f}" if number >= 100 else f"{sign}{currency}{number:,.2f}"
-
-
 def traits_text(traits: Iterable[str]) -> str:
     """["High Income", "Low Age"] → 'high Income, low Age' (for use mid-sentence)."""
     words = [t[:1].lower() + t[1:] if t[1:2].islower() else t for t in traits]
     return ", ".join(words) if words else "none stands out from the base"
-
-
-def template_filters(currency: str) -> dict[str, Callable[[Any], str]]:
-    """The number filters a rule's action template may use, with ``money`` in the report's currency."""
-    return {"int_fmt": int_fmt, "pct": pct, "times": times, "num": num, "money": lambda v: money(v, currency)}
 
 
 def evidence_text(name: str, metrics: Mapping[str, Any]) -> str:
@@ -186,9 +159,3 @@ def read_tables(path: Path, key: str) -> tuple[list[Any], list[str]]:
         problems.append(f"{source}: expected one or more [[{key}]] tables but received {tables!r}")
         tables = []
     return tables, problems
-
-
-def unknown_keys(table: Mapping[str, Any], allowed: Sequence[str]) -> list[str]:
-    """A problem for every key of ``table`` not in ``allowed``, with the allowed key it was probably meant as."""
-    return [f"unknown key '{key}'{hint(key, allowed)} but received {value!r}"
-            for key, value in table.items() if key not in allowed]

@@ -43,6 +43,11 @@ def tokens(name: str) -> list[str]:
     return merged
 
 
+def snake(name: object) -> str:
+    """Lower case, every run of other characters one ``_``: ``" Annual Income (k$)"`` → ``annual_income_k``."""
+    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+
+
 def norm(name: str) -> str:
     """Tokens joined by ``_``: one spelling for every naming style, what role patterns are matched against."""
     return "_".join(tokens(name))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reportgen.prepare.colnames import snake
+
 SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩", "BRL": "R$",
            "CAD": "C$", "AUD": "A$", "NZD": "NZ$", "CHF": "CHF ", "SEK": "SEK ", "NOK": "NOK ", "DKK": "DKK ",
            "PLN": "zł ", "CZK": "CZK ", "HUF": "HUF ", "RUB": "₽", "TRY": "₺", "ILS": "₪", "ZAR": "R ", "MXN": "MX$",
@@ -54,10 +56,6 @@ class CurrencyGuess:
     evidence: str
 
 
-def _norm(name: object) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).strip().lower()).strip("_")
-
-
 def _top(values: pd.Series) -> tuple[str, float] | None:
     counts = values.dropna().astype(str).str.strip().value_counts()
     return (str(counts.index[0]), float(counts.iloc[0] / counts.sum())) if len(counts) else None
@@ -71,7 +69,7 @@ def infer_currency(frame: pd.DataFrame) -> CurrencyGuess | None:
     """
     head = frame.iloc[:SAMPLE]
     for column in head.columns:
-        if _CURRENCY_NAME.search(_norm(column)) and (top := _top(head[column])) and top[1] >= MIN_SHARE:
+        if _CURRENCY_NAME.search(snake(column)) and (top := _top(head[column])) and top[1] >= MIN_SHARE:
             code = top[0].upper() if top[0].upper() in SYMBOLS else _MARKS.get(top[0])
             if code:
                 return CurrencyGuess(code, SYMBOLS[code], f"the {column} column, {top[1]:.0%} {top[0]}")
@@ -89,7 +87,7 @@ def infer_currency(frame: pd.DataFrame) -> CurrencyGuess | None:
                 in SYMBOLS:
             return CurrencyGuess(code, SYMBOLS[code], f"the column name {column}")
     for column in head.columns:
-        if _COUNTRY_NAME.search(_norm(column)) and (top := _top(head[column])) and top[1] >= MIN_COUNTRY_SHARE:
+        if _COUNTRY_NAME.search(snake(column)) and (top := _top(head[column])) and top[1] >= MIN_COUNTRY_SHARE:
             code = COUNTRIES.get(top[0].lower())
             if code:
                 return CurrencyGuess(code, SYMBOLS[code], f"the {column} column, {top[1]:.0%} {top[0]}")

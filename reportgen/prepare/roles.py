@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 
 from reportgen.config import ROLE_NAMES
-from reportgen.prepare.colnames import norm, tokens
+from reportgen.prepare.colnames import norm, snake, tokens
 
 # Most specific patterns first: a column is given at most one role. (role, pattern, what the name says)
 _PATTERNS: tuple[tuple[str, str, str], ...] = (
@@ -71,12 +71,8 @@ _PARTS: dict[str, tuple[str, str]] = {
 }
 
 
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
-
-
 def _matches(pattern: str, column: str) -> bool:
-    return bool(re.search(pattern, norm(column)) or re.search(pattern, _norm(column)))
+    return bool(re.search(pattern, norm(column)) or re.search(pattern, snake(column)))
 
 
 def _candidates(role: str, pattern: str, columns: list[str], taken: set[str]) -> list[str]:
@@ -123,14 +119,14 @@ def suggest_totals(numeric: Iterable[str], explicit: dict[str, str | None],
     Only suggested when the role is not set and no single column already plays it.
     """
     columns = list(numeric)
-    is_part = [any(re.search(p, _norm(c)) for _, p in _PARTS.values()) for c in columns]
+    is_part = [any(re.search(p, snake(c)) for _, p in _PARTS.values()) for c in columns]
     existing = infer_roles([c for c, part in zip(columns, is_part, strict=True) if not part], explicit)
     suggestions: dict[str, str] = {}
     for role, (name, pattern) in _PARTS.items():
         if role in existing or name in derived or name in columns:
             continue
         # A name holding a backtick cannot be quoted in a formula, so it cannot be one of the parts.
-        parts = [c for c in columns if re.search(pattern, _norm(c)) and "`" not in c]
+        parts = [c for c in columns if re.search(pattern, snake(c)) and "`" not in c]
         if len(parts) >= 2:
             suggestions[name] = " + ".join(f"`{c}`" if not c.isidentifier() else c for c in parts)
     return suggestions

@@ -17,6 +17,7 @@ import pandas as pd
 from reportgen.config import FeaturesConfig
 from reportgen.errors import ConfigError
 from reportgen.inputs.files import LONG_ID_DIGITS
+from reportgen.prepare.colnames import snake
 
 _ID_NAME = re.compile(r"(^|[^a-z])(id|key|no|number|code)$"
                       r"|^(customer|client|user|member|account)[ _]?(id|no|number|key|code)?$")
@@ -41,10 +42,6 @@ class Schema:
     dates: tuple[tuple[str, str], ...]  # (column, strftime format)
     ignored: tuple[tuple[str, str], ...]  # (column, reason)
     id_unique: bool = False  # the id column was checked complete and unique: nothing for deduplication to do
-
-
-def _norm(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", str(name).lower()).strip().replace(" ", "_")
 
 
 def date_format(values: pd.Series, preferred: str | None = None) -> str | None:
@@ -82,7 +79,7 @@ def _is_id_like(series: pd.Series, name: str) -> bool:
     # A repeat among the first rows settles most feature columns without hashing the whole column.
     if len(non_null) < len(series) or non_null.iloc[:2000].duplicated().any() or non_null.nunique() < len(series):
         return False
-    if _ID_NAME.search(_norm(name)):
+    if _ID_NAME.search(snake(name)):
         return True
     if pd.api.types.is_integer_dtype(series):
         ordered = np.sort(non_null.to_numpy())
@@ -96,7 +93,7 @@ def _is_dirty_id(series: pd.Series, name: str) -> bool:
     Without this, one repeated id in a monthly export would demote the id column to ignored text, and the
     duplicates would be segmented silently as separate customers.
     """
-    if not _CUSTOMER_ID_NAME.search(_norm(name)) or pd.api.types.is_bool_dtype(series):
+    if not _CUSTOMER_ID_NAME.search(snake(name)) or pd.api.types.is_bool_dtype(series):
         return False
     non_null = series.dropna()
     if pd.api.types.is_float_dtype(series) and not (non_null == non_null.round()).all():
@@ -118,7 +115,7 @@ def _identifier_numbers(non_null: pd.Series, name: str) -> str | None:
         return None
     if 2 ** 53 < np.abs(values).max() < 1e20:  # larger still is overflow garbage, which cleaning deals with
         return "numbers of 16 digits or more: identifiers, not measures (and beyond exact floating point)"
-    if _CODE_NAME.search(_norm(name)):
+    if _CODE_NAME.search(snake(name)):
         return ("named like an identifier or code, not a measure (list it in features.categorical or "
                 "features.numeric to use it)")
     return None
@@ -169,7 +166,7 @@ def infer_schema(frame: pd.DataFrame, features: FeaturesConfig, id_column: str |
         raise ConfigError(problems)
     id_unique = False
     if id_column is None:
-        id_column = next((c for c in frame.columns if _ID_NAME.search(_norm(c)) and _is_id_like(frame[c], c)), None)
+        id_column = next((c for c in frame.columns if _ID_NAME.search(snake(c)) and _is_id_like(frame[c], c)), None)
         id_unique = id_column is not None
     if id_column is None:
         id_column = next((c for c in frame.columns if _is_dirty_id(frame[c], c)), None)

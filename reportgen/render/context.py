@@ -9,7 +9,6 @@ escaped by the templates.
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -19,6 +18,7 @@ from markupsafe import Markup
 
 from reportgen.config import Config, effective_config
 from reportgen.describe.definitions import FIGURES
+from reportgen.formatting import toml_value
 from reportgen.render import CHART_SCHEME, RenderContext
 from reportgen.render.charts.describe import chart_descriptions
 from reportgen.render.cover import date_span, takeaway
@@ -53,20 +53,6 @@ def logo_data_uri(path: str | None) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _toml_value(value: Any) -> str:
-    if value is None:
-        return "(unset)"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):  # a TOML basic string: JSON's escapes (\t, \", \\, \uXXXX) are TOML's too
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
 ConfigLine = tuple[str, str, bool]  # key, TOML value, whether the value is the default
 
 
@@ -79,7 +65,8 @@ def config_sections(config: dict[str, Any], defaults: dict[str, Any] | None = No
     """
     defaults = defaults or {}
     # TOML has no null: a None was never written in a config file, whatever the section.
-    lines = [(key, Markup.escape(_toml_value(value)), value is None or (key in defaults and defaults[key] == value))
+    lines = [(key, Markup.escape(toml_value(value, "(unset)")),
+              value is None or (key in defaults and defaults[key] == value))
              for key, value in config.items() if not (isinstance(value, dict) and value)]
     sections = [(prefix, lines, all(default for *_, default in lines))] if lines else []
     for key, value in config.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from reportgen.render.templating import int_fmt, pct
+from reportgen.formatting import int_fmt, pct
 from reportgen.result import AnalysisResult
 
 

@@ -6,9 +6,7 @@ template folder may come from someone other than the person running the tool.
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import stat
 from collections.abc import Callable
 from functools import lru_cache
@@ -19,17 +17,9 @@ import jinja2
 from jinja2.sandbox import SecurityError
 
 from reportgen.errors import RenderError
+from reportgen.formatting import int_fmt, money, num, pct, signed, times, typographic_minus
 from reportgen.resources import templates_dir
 from reportgen.sandbox import TEMPLATE_LIMITS, BudgetedSandbox, BudgetError, budget, render
-
-MISSING = "–"
-MINUS = "\u2212"  # the one minus sign of the reports, in text as on the charts' axes
-_HYPHEN_MINUS = re.compile(r"(?<![\w.\-])-(?=\.?\d)")  # a hyphen starting a number ("-0.6", "(-2"), not "2012-07"
-
-
-def typographic_minus(text: str) -> str:
-    """``text`` with every negative number's hyphen-minus written as the minus sign (U+2212)."""
-    return _HYPHEN_MINUS.sub(MINUS, text) if "-" in text else text
 
 
 def _finalize(value: Any) -> Any:
@@ -37,72 +27,13 @@ def _finalize(value: Any) -> Any:
     return typographic_minus(value) if type(value) is str else value
 
 
-def _number(value: Any) -> float | None:
-    """The value as a finite float, or None when it is not a number (missing values print as a dash)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def num(value: Any) -> str:
-    """Smart number: ``1234567 → 1,234,567``, ``12.345 → 12.3``, ``0.1234 → 0.12``."""
-    number = _number(value)
-    if number is None:
-        return MISSING if value is None or isinstance(value, float) else str(value)
-    size = abs(number)
-    if number.is_integer() or size >= 100:
-        text = f"{number:,.0f}"
-    elif size >= 10:
-        text = f"{number:,.1f}"
-    elif size >= 0.01 or size == 0:
-        text = f"{number:.2f}"
-    else:
-        text = f"{number:.2g}"
-    return typographic_minus(text)
-
-
-def int_fmt(value: Any) -> str:
-    """Whole number with thousands separators."""
-    number = _number(value)
-    return MISSING if number is None else typographic_minus(f"{round(number):,}")
-
-
-def pct(value: Any, digits: int = 1) -> str:
-    """Share as a percentage: ``0.1234 → 12.3%``."""
-    number = _number(value)
-    return MISSING if number is None else typographic_minus(f"{number * 100:.{digits}f}%")
-
-
 @jinja2.pass_context
-def money(context: jinja2.runtime.Context, value: Any) -> str:
-    """Amount in the report currency (``currency`` in the template context): cents only below 100."""
-    number = _number(value)
-    if number is None:
-        return MISSING
-    symbol = context.get("currency", "$")
-    body = f"{abs(number):,.0f}" if abs(number) >= 100 else f"{abs(number):,.2f}"
-    return f"{MINUS if number < 0 else ''}{symbol}{body}"
+def _money(context: jinja2.runtime.Context, value: Any) -> str:
+    """Amount in the report currency (``currency`` in the template context)."""
+    return money(value, context.get("currency", "$"))
 
 
-def signed(value: Any) -> str:
-    """A z-score with its sign and unit: ``1.2 → +1.20σ``."""
-    number = _number(value)
-    if number is None:
-        return MISSING
-    return "0.00σ" if round(number, 2) == 0 else typographic_minus(f"{number:+.2f}σ")
-
-
-def times(value: Any) -> str:
-    """A ratio such as a lift: ``1.43 → 1.4×``."""
-    number = _number(value)
-    return MISSING if number is None else typographic_minus(f"{number:.1f}×")
-
-
-FILTERS = {"num": num, "int_fmt": int_fmt, "pct": pct, "money": money, "signed": signed, "times": times}
+FILTERS = {"num": num, "int_fmt": int_fmt, "pct": pct, "money": _money, "signed": signed, "times": times}
 
 
 TEMPLATE_SUFFIXES = (".html", ".htm", ".css", ".svg", ".xml")

@@ -111,7 +111,8 @@ class LogColumns:
     margin: str | None = None
 
 
-def _norm(name: str) -> str:
+def _squash(name: str) -> str:
+    """The name without case and separators (``Customer ID`` → ``customerid``), for matching known spellings."""
     return re.sub(r"[\s_\-./()]", "", name.lower())
 
 
@@ -154,7 +155,7 @@ def _roles(columns: list[str], cfg: TransactionsConfig,
     """Column of each role (None if not found) and why each was taken."""
     by_norm: dict[str, str] = {}
     for column in columns:
-        by_norm.setdefault(_norm(column), column)
+        by_norm.setdefault(_squash(column), column)
     found: dict[str, str | None] = {}
     why: dict[str, str] = {}
     taken: set[str] = set()
@@ -172,7 +173,7 @@ def _roles(columns: list[str], cfg: TransactionsConfig,
     for role in ROLES:
         explicit = getattr(cfg, role)
         if explicit is not None:
-            found[role] = explicit if explicit in columns else by_norm.get(_norm(explicit))
+            found[role] = explicit if explicit in columns else by_norm.get(_squash(explicit))
             why[role] = f"set by transactions.{role}"
         elif role == "amount" and found["quantity"] and found["unit_price"]:
             found[role] = None  # quantity × unit price is the line amount; a 'total' column may be anything

@@ -7,20 +7,13 @@ import math
 
 import altair as alt
 
-from reportgen.render.charts.svg import label_chars
+from reportgen.formatting import money
+from reportgen.render.charts.svg import WIDTH, label_chars
 from reportgen.result import AnalysisResult, Comparison
 
-WIDTH = 540
 INK, NEUTRAL, FAINT = "#333333", "#9aa5b1", "#d5dade"
 DRIFTED, UP, DOWN = "#d08a1e", "#3f8f5a", "#b0302c"
 MAX_FEATURES = 40  # bars in the drift chart; the table beside it lists every feature
-
-
-def _money(value: float, currency: str, sign: bool = False) -> str:
-    # Same rule as the templates' ``money`` filter: cents only below 100.
-    body = f"{abs(value):,.0f}" if abs(value) >= 100 else f"{abs(value):,.2f}"
-    prefix = "\u2212" if value < 0 else "+" if sign and value > 0 else ""
-    return f"{prefix}{currency}{body}"
 
 
 def _baseline_names(comparison: Comparison) -> dict[int, str]:
@@ -43,7 +36,7 @@ def migration_chart(result: AnalysisResult, comparison: Comparison) -> alt.TopLe
     # Text colour is precomputed per cell: a conditional encoding costs Altair a schema validation.
     cells = [{"old": old_names.get(o, f"Segment {o}"), "new": new_names.get(n, f"Segment {n}"), "customers": count,
               "label": f"{count:,}", "ink": "white" if count > 0.55 * top else INK, "kept": (o, n) in continues,
-              "value": _money(value, result.report.currency) if value is not None and math.isfinite(value) else "–"}
+              "value": money(value, result.report.currency) if value is not None and math.isfinite(value) else "–"}
              for o, n, count, value in mig.cells]
     step = max(44, min(90, 480 // max(len(cols_order), 1)))
     base = alt.Chart(alt.Data(values=cells)).encode(
@@ -99,12 +92,12 @@ def mix_chart(result: AnalysisResult, comparison: Comparison) -> alt.TopLevelMix
         return None
     currency = result.report.currency
     after_mix = mix.old_mean + mix.mix_effect
-    steps = [(f"Mean in {comparison.baseline_period}", 0.0, mix.old_mean, "total", _money(mix.old_mean, currency)),
+    steps = [(f"Mean in {comparison.baseline_period}", 0.0, mix.old_mean, "total", money(mix.old_mean, currency)),
              ("Mix effect", mix.old_mean, after_mix, "up" if mix.mix_effect >= 0 else "down",
-              _money(mix.mix_effect, currency, sign=True)),
+              money(mix.mix_effect, currency, sign=True)),
              ("Behaviour effect", after_mix, mix.new_mean, "up" if mix.behaviour_effect >= 0 else "down",
-              _money(mix.behaviour_effect, currency, sign=True)),
-             ("Mean now", 0.0, mix.new_mean, "total", _money(mix.new_mean, currency))]
+              money(mix.behaviour_effect, currency, sign=True)),
+             ("Mean now", 0.0, mix.new_mean, "total", money(mix.new_mean, currency))]
     levels = [mix.old_mean, after_mix, mix.new_mean]
     # The effects are small beside the means; an axis from zero would flatten them into slivers.
     spread = max(max(levels) - min(levels), 0.02 * max(abs(v) for v in levels), 1e-9)

@@ -6,7 +6,7 @@ so a reader who cannot see a chart learns what it shows in either format.
 
 from __future__ import annotations
 
-from reportgen.render.templating import num, pct, signed
+from reportgen.formatting import num, pct, signed
 from reportgen.result import AnalysisResult, Segment
 
 

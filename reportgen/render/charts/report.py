@@ -13,16 +13,15 @@ from typing import Any
 
 import altair as alt
 
+from reportgen.formatting import num, typographic_minus
 from reportgen.render.charts.compare import compare_charts
 from reportgen.render.charts.rfm import rfm_charts
-from reportgen.render.charts.svg import FAINT, INK, NEUTRAL, chart_spec, label_chars, scaled, spec_to_svg
+from reportgen.render.charts.svg import FAINT, INK, NEUTRAL, WIDTH, chart_spec, label_chars, scaled, spec_to_svg
 from reportgen.render.charts.svg import MEASURE_SCALE as MEASURE_SCALE  # re-exported: the charts' public names
 from reportgen.render.charts.svg import to_svg as to_svg
 from reportgen.render.charts.svg import warm_up as warm_up
-from reportgen.render.templating import num, typographic_minus
 from reportgen.result import AnalysisResult, MapPoint, Segment
 
-WIDTH = 540
 MAX_POINTS = 1_000  # enough to show the structure; more only overplots and slows the PDF down
 MAX_TRAITS, MAX_LEVELS = 8, 16  # bars per trait chart, category levels per composition chart
 # Shared by the heatmap and the trait bars so blue always means "above the base", red "below".

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import altair as alt
 
+from reportgen.render.charts.svg import WIDTH
 from reportgen.result import AnalysisResult, RfmSummary
-
-WIDTH = 540
 
 
 def _group_order(rfm: RfmSummary) -> list[str]:

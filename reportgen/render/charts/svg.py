@@ -15,6 +15,7 @@ import vl_convert
 from reportgen.errors import RenderError
 
 FONT = "DejaVu Sans, sans-serif"
+WIDTH = 540  # points: the width of the PDF's text column, which every chart fills
 NEUTRAL, FAINT, INK = "#9aa5b1", "#d5dade", "#333333"
 # vl-convert measures text about ten times faster in its bundled Liberation Sans ("sans-serif") than in an
 # installed font, and measuring dominates conversion time. DejaVu Sans, the font the report uses, runs up to 15%

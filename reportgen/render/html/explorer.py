@@ -1,4 +1,5 @@
-"""The customer explorer of the HTML report: which customers it lists, with which key features.
+"""The customer explorer of the HTML report: which customers it lists (their key features are chosen by
+:func:`reportgen.describe.keyfeatures.key_features`).
 
 The page lists every customer up to ``report.explorer_rows``; beyond that, a seeded random sample drawn from each
 segment in proportion to its size, and the page says so. The cap keeps the file size flat whatever the input size
@@ -8,49 +9,15 @@ segment in proportion to its size, and the page says so. The cap keeps the file 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from reportgen.render.context import safe_color
-from reportgen.result import AnalysisResult, CustomerTable, Segment
+from reportgen.result import AnalysisResult, CustomerTable
 
-if TYPE_CHECKING:  # the render process never loads pandas: only the analysis side calls key_features
-    import pandas as pd
-
-MAX_FEATURES = 6
-KEY_ROLES = ("monetary", "frequency", "recency", "income", "age")  # shown first when mapped
 # Where a column name may wrap: after an underscore, or between a lower-case letter and an upper-case one.
 _WRAP = re.compile(r"(?<=_)(?=[^_])|(?<=[a-z])(?=[A-Z])")
-
-
-def key_features(frame: pd.DataFrame, roles: dict[str, str], segments: Sequence[Segment],
-                 limit: int = MAX_FEATURES) -> dict[str, np.ndarray]:
-    """A few numeric features worth showing per customer, in business units.
-
-    Parameters
-    ----------
-    frame
-        The cleaned features, one row per customer (original units).
-    roles
-        Business role → column (``monetary``, ``recency``…).
-    segments
-        The named segments; the numeric features of their strongest traits follow the role columns.
-    limit
-        Most features kept.
-
-    Returns
-    -------
-    dict
-        Column name → float array aligned with ``frame``'s rows.
-    """
-    from pandas.api.types import is_numeric_dtype
-
-    traits = sorted((t for s in segments for t in s.traits if t.kind == "numeric"), key=lambda t: -abs(t.score))
-    wanted = [roles[r] for r in KEY_ROLES if r in roles] + [t.feature for t in traits]
-    numeric = [c for c in dict.fromkeys(wanted) if c in frame.columns and is_numeric_dtype(frame[c])]
-    return {c: frame[c].to_numpy(dtype=float) for c in numeric[:limit]}
 
 
 def header_parts(name: str) -> list[str]:
@@ -65,7 +32,7 @@ def headers(customers: CustomerTable) -> list[list[str]]:
     return [header_parts(name) for name in names]
 
 
-def sample_rows(segment: np.ndarray, cap: int, seed: int) -> np.ndarray:
+def stratified_rows(segment: np.ndarray, cap: int, seed: int) -> np.ndarray:
     """Row positions the explorer lists: all when at most ``cap``, else a stratified seeded sample.
 
     Each segment gets a share of ``cap`` proportional to its size (largest remainders round up, at least one row
@@ -108,7 +75,7 @@ def _cap(result: AnalysisResult) -> int:
 def page_customers(result: AnalysisResult, customers: CustomerTable) -> CustomerTable:
     """Only the customers the page lists (all up to the cap, else the seeded sample), as a smaller table that
     remembers the full count: what a render process needs instead of a table of millions."""
-    return customers.take(sample_rows(customers.segment, _cap(result), result.run.seed))
+    return customers.take(stratified_rows(customers.segment, _cap(result), result.run.seed))
 
 
 def explorer_data(result: AnalysisResult, customers: CustomerTable) -> dict[str, Any]:
@@ -123,7 +90,7 @@ def explorer_data(result: AnalysisResult, customers: CustomerTable) -> dict[str,
     """
     cap = _cap(result)
     # A table that is already the page's sample (see page_customers) is shown whole.
-    rows = np.arange(len(customers.segment)) if customers.total else sample_rows(customers.segment, cap,
+    rows = np.arange(len(customers.segment)) if customers.total else stratified_rows(customers.segment, cap,
                                                                                    result.run.seed)
     features = dict(customers.features)
     total, shown = customers.total or len(customers.segment), len(rows)
