@@ -70,8 +70,10 @@ def serve(jobs: Connection, feed: Connection, formats: tuple[str, ...]) -> None:
     """
     try:
         from reportgen.render.charts.report import warm_up
-        from reportgen.render.html import document  # noqa: F401 - imported while the analysis runs
-        from reportgen.render.pdf import chartforms  # noqa: F401
+        from reportgen.render.pdf import chartread  # noqa: F401 - imported while the analysis runs
+
+        if "html" in formats:
+            from reportgen.render.html import document  # noqa: F401
 
         with contextlib.suppress(Exception):  # an optimisation; drawing reports real errors
             warm_up()
