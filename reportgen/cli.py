@@ -7,7 +7,6 @@ Every command is a few lines; the work happens in :mod:`reportgen.pipeline`, :mo
 from __future__ import annotations
 
 import functools
-import gc
 import os
 import signal
 import sys
@@ -188,7 +187,6 @@ def run(input_file: str | None, config_path: str | None, table: str | None, quer
     prestart(config.output.formats)  # before the analysis libraries load: both processes import at once
     from reportgen.pipeline import build_report
 
-    gc.freeze()  # what the imports made lives until exit: keep it out of the collector's full passes
     progress = None if quiet else (lambda stage: click.echo(f"reportgen: {stage}…", err=True))
     outcome = build_report(config, progress, parallel=True)
     if verbose:

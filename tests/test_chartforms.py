@@ -7,20 +7,25 @@ import io
 import pydyf
 from pypdf import PdfReader
 
-from reportgen.render.pdf.chartforms import Name, PdfString, Ref, _name, _serialise, drawing_from_svg, embed
+from reportgen.render.pdf.chartforms import ChartDrawing, Name, PdfString, Ref, StreamNode, embed
+from reportgen.render.pdf.chartread import drawing_from_svg
 
 SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">'
        '<rect width="120" height="40" fill="white"/><rect x="5" y="5" width="30" height="20" fill="#4e79a7" '
        'fill-opacity="0.5"/><text x="40" y="20" font-family="DejaVu Sans" font-size="11">Share (é) 28%</text></svg>')
 
 
-def test_names_and_values_are_written_in_pdf_syntax() -> None:
-    assert _name("fo0") == b"/fo0" and _name("a b") == b"/a#20b" and _name("A/B#") == b"/A#2fB#23"
-    assert _name("é") == b"/#c3#a9"
-    value = {"Type": Name("Font"), "W": [1, 2.5, -0.25], "On": True, "Off": False, "None": None,
-             "Text": PdfString(b"(x)\\"), "Ref": Ref(1)}
-    assert _serialise(value, lambda index: b"%d 0 R" % (index + 10)) == (
-        b"<</Type /Font /W [1 2.5 -0.25] /On true /Off false /None null /Text <2878295c> /Ref 11 0 R>>")
+def test_values_are_written_in_pdf_syntax_with_references_resolved() -> None:
+    shared = StreamNode({"N": 3}, b"profile")  # refers to nothing: written once, however many charts carry it
+    font = {"Type": Name("Font"), "W": [1, 2.5, -0.25], "On": True, "Off": False, "None": None,
+            "Text": PdfString(b"(x)\\"), "Name": Name("A/B#"), "Profile": Ref(0), "Size": Ref(2)}
+    drawing = ChartDrawing((0, 0, 10, 10), StreamNode({}, b"q Q"), {"Font": {"f0": Ref(1)}}, (shared, font, 7))
+    pdf = pydyf.PDF()
+    form = embed(drawing, pdf.add_object, {})
+    profile, written = pdf.objects[-3:-1]
+    assert written.data == (b"<</Type /Font/W [1 2.5 -0.25]/On true/Off false/None null/Text (\\(x\\)\\\\)"
+                            b"/Name /A#2fB#23/Profile %d 0 R/Size 7>>" % profile.number)
+    assert b"/Resources <</Font <</f0 %d 0 R>>>>" % written.number in form.data
 
 
 def test_a_drawing_embedded_in_a_pdf_reads_back_with_its_text_and_shape() -> None:

@@ -1,4 +1,5 @@
-"""The chart process's side of the PDF: charts arrive by name as drawn; errors and deaths become RenderErrors."""
+"""The chart process's side of the PDF: charts arrive by name as drawn; errors and deaths become RenderErrors;
+nothing is forked."""
 
 from __future__ import annotations
 
@@ -66,28 +67,24 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _cmdline(pid: int) -> bytes:
+def _loads_vl_convert(pid: int) -> bool:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
+        return "vl_convert" in Path(f"/proc/{pid}/maps").read_text()
     except OSError:
-        return b""
+        return False
 
 
 def test_a_killed_chart_process_is_a_render_error_and_leaves_no_debris(tmp_path: Path) -> None:
-    def kill_chart_process(stage: str) -> None:  # the render process's child running the same program (a fork)
+    def kill_chart_process(stage: str) -> None:
         if stage != "name & recommend":  # the analysis is nearly done; the job has not been sent yet
             return
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            for worker in _children(os.getpid()):
-                # A subprocess (the compiler that library lookups run) shows its parent's command line only
-                # between fork and exec: a child that still shows it a moment later is the forked chart process.
-                twins = [pid for pid in _children(worker) if _cmdline(pid) == _cmdline(worker)]
-                time.sleep(0.1)
-                for helper in twins:
-                    if _cmdline(helper) == _cmdline(worker):
-                        os.kill(helper, signal.SIGKILL)
-                        return
+            # Both processes are spawned children of this one; the chart process is the one with the chart engine.
+            for child in _children(os.getpid()):
+                if _loads_vl_convert(child):
+                    os.kill(child, signal.SIGKILL)
+                    return
             time.sleep(0.01)
         raise AssertionError("no chart process found")
 
@@ -96,3 +93,17 @@ def test_a_killed_chart_process_is_a_render_error_and_leaves_no_debris(tmp_path:
     with pytest.raises(RenderError, match="chart process ended unexpectedly"):
         build_report(config, kill_chart_process, parallel=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_no_process_of_a_run_is_forked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render and chart processes start as fresh interpreters (spawn), whatever threads this process runs."""
+    forks: list[int] = []
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or pytest.fail("a process was forked"))
+    from reportgen.render.worker import RenderWorker
+
+    worker = RenderWorker(("html", "pdf"))
+    try:
+        spawned = [pid for pid in _children(os.getpid()) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        assert len(spawned) == 2 and forks == []  # the render and chart processes (beside multiprocessing's tracker)
+    finally:
+        worker.close()

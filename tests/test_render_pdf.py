@@ -138,13 +138,9 @@ def test_fetcher_allows_only_data_and_template_files(tmp_path: Path) -> None:
             fetcher.fetch(url)
 
 
-def test_charts_are_served_by_name_when_the_layout_loads_them(result: AnalysisResult, tmp_path: Path) -> None:
-    svgs, _ = build_charts(result)
-    fetcher = LocalOnlyFetcher([templates_dir()], svgs)
-    response = fetcher.fetch("chart:elbow")
-    assert response.content_type == "image/svg+xml" and response.read().decode() == svgs["elbow"]
+def test_charts_are_drawn_as_text_and_unknown_charts_refused(result: AnalysisResult, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="refused"):
-        fetcher.fetch("chart:no_such_chart")
+        LocalOnlyFetcher([templates_dir()], build_charts(result)[0]).fetch("chart:no_such_chart")
     reader = _render(result, tmp_path)
     text = " ".join(_text(reader, i) for i in range(len(reader.pages)))
     assert "K (number of segments)" in text and "mean silhouette" in text  # the elbow and silhouette charts' axes
@@ -168,25 +164,6 @@ def test_config_appendix_lists_only_what_was_set(result: AnalysisResult, tmp_pat
     block = BeautifulSoup(html, "html.parser").find("pre", class_="config")
     defaults = " ".join(s.get_text() for s in block.select("span.cfg-default"))
     assert "n_init = 10" in defaults and "k_min = 4" not in defaults and "k_min = 4" in block.get_text()
-
-
-def test_html_tokenizer_compiles_each_pattern_once() -> None:
-    import xml.etree.ElementTree as ET
-
-    import tinyhtml5
-    from tinyhtml5 import inputstream
-
-    page = "<table><tr><td class=a>x &amp; y</td><td title='t'>1,234</td></tr></table><p>text <b>bold</b></p>" * 40
-    fixed = inputstream.characters_until_regex
-    assert type(fixed) is not dict  # the PDF renderer replaced the library's cache
-    try:
-        inputstream.characters_until_regex = {}
-        expected = ET.tostring(tinyhtml5.parse(page))
-    finally:
-        inputstream.characters_until_regex = fixed
-    fixed.clear()
-    assert ET.tostring(tinyhtml5.parse(page)) == expected
-    assert 0 < len(fixed) <= 8  # one pattern per character set, not one per run of text
 
 
 def test_the_garbage_collector_is_paused_only_while_laying_out(tmp_path: Path) -> None:
@@ -243,30 +220,46 @@ def weasyprint_steps() -> list[str]:
     progress.setLevel(level)
 
 
-def test_each_chart_is_loaded_when_its_page_is_laid_out_and_drawn_from_its_pdf_drawing(
+def test_hook_chart_images_each_chart_is_loaded_when_its_page_is_laid_out(
         result: AnalysisResult, tmp_path: Path, weasyprint_steps: list[str]) -> None:
+    """Canary of the first hook into WeasyPrint (``weasyprint.document.original_get_image_from_uri``)."""
     from reportgen.render.context import render_page
-    from reportgen.render.pdf.chartforms import drawing_from_svg
+    from reportgen.render.pdf.chartread import drawing_from_svg
     from reportgen.render.pdf.document import write_pdf
 
     svgs, notes = build_charts(result)
     charts = _RecordingCharts(svgs, weasyprint_steps)
-    drawings = _RecordingCharts({name: drawing_from_svg(svg) for name, svg in svgs.items()}, weasyprint_steps)
     page = render_page(result, RenderContext("2026-11-22", None, charts, notes), "pdf")
-    write_pdf(page, tmp_path / "report.pdf", None, "test PDF", charts, drawings)
+    write_pdf(page, tmp_path / "report.pdf", None, "test PDF", charts,
+              {name: drawing_from_svg(svg) for name, svg in svgs.items()})
     assert [name for name, _ in charts.looked_up] == list(svgs)  # once each, in the order the chart process draws
     pages = [int(step.rsplit(" ", 1)[1]) for _, step in charts.looked_up if step.startswith("Step 5")]
     assert len(pages) == len(svgs) and pages == sorted(pages) and pages[-1] > pages[0] + 2  # page by page
+
+
+def test_hook_chart_forms_each_chart_is_a_form_with_its_own_fonts(result: AnalysisResult, tmp_path: Path,
+                                                                 weasyprint_steps: list[str]) -> None:
+    """Canary of the second hook into WeasyPrint (``weasyprint.pdf._use_references``)."""
+    from reportgen.render.context import render_page
+    from reportgen.render.pdf.chartread import drawing_from_svg
+    from reportgen.render.pdf.document import write_pdf
+
+    svgs, notes = build_charts(result)
+    drawings = _RecordingCharts({name: drawing_from_svg(svg) for name, svg in svgs.items()}, weasyprint_steps)
+    page = render_page(result, RenderContext("2026-11-22", None, svgs, notes), "pdf")
+    write_pdf(page, tmp_path / "report.pdf", None, "test PDF", svgs, drawings)
     assert sorted(name for name, _ in drawings.looked_up) == sorted(svgs)
     assert {step for _, step in drawings.looked_up} == {"Step 7 - Adding PDF metadata"}  # once all pages are drawn
     reader = PdfReader(tmp_path / "report.pdf")
     text = " ".join(_text(reader, i) for i in range(len(reader.pages)))
     assert "mean silhouette" in text and "K (number of segments)" in text  # chart text stays text
-    forms = {name for p in reader.pages for name, x in (p["/Resources"].get("/XObject") or {}).items()
-             if name.startswith("/i") and x.get_object()["/Subtype"] == "/Form"}  # WeasyPrint names images i...
-    assert len(forms) == len(svgs)  # each chart a form XObject
-    assert all("/Font" in reader.pages[0]["/Resources"]["/XObject"][name].get_object()["/Resources"]
-               for name in forms)  # with its own fonts
+    xobjects = {name: x.get_object() for page in reader.pages
+                for name, x in (page["/Resources"].get("/XObject") or {}).items()
+                if name.startswith("/i")}  # WeasyPrint names images i...
+    assert len(xobjects) == len(svgs) and all(x["/Subtype"] == "/Form" for x in xobjects.values())
+    assert all("/Font" in x["/Resources"] for x in xobjects.values())  # each with its own fonts
+    profiles = {x["/Resources"]["/ColorSpace"]["/cs0"][1].idnum for x in xobjects.values()}
+    assert len(profiles) == 1  # the sRGB profile every chart carries is written once
 
 
 def test_a_chart_that_fails_while_laid_out_names_itself(result: AnalysisResult, tmp_path: Path,
@@ -281,27 +274,8 @@ def test_a_chart_that_fails_while_laid_out_names_itself(result: AnalysisResult, 
         write_pdf(page, tmp_path / "report.pdf", None, "test PDF", charts)
 
 
-def test_charts_share_one_colour_profile_and_fall_back_to_svg(result: AnalysisResult, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    from reportgen.render.pdf import images as pdfimages
-
-    assert pdfimages._embedding  # the installed WeasyPrint takes the charts' forms
-    reader = _render(result, tmp_path)
-    xobjects = reader.pages[0]["/Resources"]["/XObject"]
-    profiles = {xobjects[name].get_object()["/Resources"]["/ColorSpace"]["/cs0"][1].idnum
-                for name in xobjects if name.startswith("/i")}
-    assert len(profiles) == 1  # the sRGB profile every chart carries is written once
-    monkeypatch.setattr(pdfimages, "_embedding", False)  # a WeasyPrint without the hook: it draws the SVGs
-    (tmp_path / "svg").mkdir()
-    fallback = _render(result, tmp_path / "svg")
-    assert not [name for name in fallback.pages[0]["/Resources"].get("/XObject", {}) if name.startswith("/i")]
-    assert len(fallback.pages) == len(reader.pages)
-    text = " ".join(_text(fallback, i) for i in range(len(fallback.pages)))
-    assert "mean silhouette" in text and "K (number of segments)" in text
-
-
 def test_a_chart_svg_that_cannot_be_converted_is_a_render_error() -> None:
-    from reportgen.render.pdf.chartforms import drawing_from_svg
+    from reportgen.render.pdf.chartread import drawing_from_svg
 
     with pytest.raises(RenderError, match="could not be converted"):
         drawing_from_svg("<svg><unclosed")
@@ -311,6 +285,6 @@ def test_chart_size_comes_from_the_svg_root_in_any_attribute_order() -> None:
     from reportgen.render.pdf.images import ChartImage
 
     svg = '<svg xmlns="http://www.w3.org/2000/svg" height="20" viewBox="0 0 10 20" width="10.5"><g width="3"/></svg>'
-    assert ChartImage("a", {"a": svg}, None, lambda: None).get_intrinsic_size(1, 16) == (10.5, 20.0, 10.5 / 20)
+    assert ChartImage("a", {"a": svg}, None).get_intrinsic_size(1, 16) == (10.5, 20.0, 10.5 / 20)
     with pytest.raises(RenderError, match="chart 'b' has no width and height"):
-        ChartImage("b", {"b": "<svg viewBox='0 0 1 1'/>"}, None, lambda: None).size()
+        ChartImage("b", {"b": "<svg viewBox='0 0 1 1'/>"}, None).size()

@@ -48,11 +48,12 @@ def test_template_error_in_the_worker_is_a_render_error_and_nothing_is_written(t
 
 
 def test_a_killed_worker_is_a_render_error_and_leaves_no_debris(tmp_path: Path) -> None:
-    def kill_worker() -> None:  # the worker: a child started through multiprocessing's spawn_main
+    def kill_worker() -> None:  # the render process: the spawned child that loads the layout engine (Pango)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             for pid in os.listdir("/proc"):
-                if pid.isdigit() and _parent(pid) == os.getpid() and b"spawn_main" in _cmdline(pid):
+                if pid.isdigit() and _parent(pid) == os.getpid() and b"spawn_main" in _cmdline(pid) \
+                        and "libpango" in _maps(pid):
                     os.kill(int(pid), signal.SIGKILL)
                     return
             time.sleep(0.01)
@@ -70,6 +71,13 @@ def _cmdline(pid: str) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def _maps(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return ""
 
 
 def _parent(pid: str) -> int | None:

@@ -1,24 +1,23 @@
 """The chart process: draws the charts and the HTML report beside the PDF layout.
 
-The render process forks it once it has imported the rendering libraries and before vl-convert starts its
-JavaScript engine (a process with that engine's threads must not fork). Both then receive the same job: this
-process draws every chart in the order the report shows them and sends each SVG over as soon as it is drawn,
-then each chart's PDF drawing (:mod:`reportgen.render.pdf.chartforms`), then writes the HTML report. The render
-process meanwhile lays out the PDF page by page, taking each chart's size (through :class:`ChartFeed`) when its
-page is laid out and the drawings when it writes the file, so drawing and layout overlap.
+The command line starts it (``spawn``: a fresh interpreter, so nothing of another process's threads or native
+runtimes is copied into it) together with the render process when a PDF is requested
+(:mod:`reportgen.render.worker`); it imports the chart engine and warms it up while the analysis runs. Both
+processes then receive the same job: this process draws every chart in the order the report shows them and sends
+each SVG to the render process as soon as it is drawn, then each chart's PDF drawing
+(:mod:`reportgen.render.pdf.chartforms`), then writes the HTML report. The render process meanwhile lays out the
+PDF page by page, taking each chart's size (through :class:`ChartFeed`) when its page is laid out and the drawings
+when it writes the file, so drawing and layout overlap.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from multiprocessing.connection import Connection, Pipe
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,40 +27,24 @@ if TYPE_CHECKING:
     from reportgen.render.pdf.chartforms import ChartDrawing
 
 
-def can_fork() -> bool:
-    """Whether this platform can fork the chart process (Linux and macOS; elsewhere one process draws all)."""
-    return hasattr(os, "fork")
-
-
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill this process when the render process dies, whatever killed it."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def _draw(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> None:
+def _draw(feed: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> None:
     from reportgen.render import RenderContext, renderer
     from reportgen.render.charts.report import plan_charts
     from reportgen.render.charts.svg import spec_to_svg
+    from reportgen.render.pdf.chartread import drawing_from_svg
 
     start = time.perf_counter()
     specs, notes = plan_charts(job["result"])
-    conn.send(("plan", list(specs), notes))
+    feed.send(("plan", list(specs), notes))
     svgs: dict[str, str] = {}
     for name, spec in specs.items():
         svgs[name] = spec_to_svg(name, spec)
-        conn.send(("chart", name, svgs[name]))
+        feed.send(("chart", name, svgs[name]))
     timings = {"charts": time.perf_counter() - start}
-    # The PDF (always among the formats: the process is forked for it) lays out its pages with the SVGs' sizes
-    # and places these drawings when it writes the file.
-    from reportgen.render.pdf.chartforms import drawing_from_svg
-
+    # The PDF lays out its pages with the SVGs' sizes and places these drawings when it writes the file.
     start = time.perf_counter()
     for name, svg in svgs.items():
-        conn.send(("drawing", name, drawing_from_svg(svg)))
+        feed.send(("drawing", name, drawing_from_svg(svg)))
     timings["chart drawings"] = time.perf_counter() - start
     paths: list[Path] = []
     if "html" in formats:
@@ -70,64 +53,41 @@ def _draw(conn: Connection, job: dict[str, Any], formats: tuple[str, ...]) -> No
                             chart_notes=notes)
         paths = renderer("html")(job["result"], job["customers"], ctx, job["out_dir"])
         timings["html"] = time.perf_counter() - start
-    conn.send(("done", paths, timings))
+    feed.send(("done", paths, timings))
 
 
-def _serve(conn: Connection, formats: tuple[str, ...]) -> None:
-    from reportgen.render.charts.report import warm_up
+def serve(jobs: Connection, feed: Connection, formats: tuple[str, ...]) -> None:
+    """The chart process's main loop: warm up, wait for one job on ``jobs``, send what it draws on ``feed``.
 
-    with contextlib.suppress(Exception):  # an optimisation; drawing reports real errors
-        warm_up()
-    job = pickle.loads(conn.recv_bytes())
-    if job is None:
-        return
+    Parameters
+    ----------
+    jobs
+        The line from the process that started it: one pickled job, or None to leave.
+    feed
+        The line to the render process, which reads it with a :class:`ChartFeed`.
+    formats
+        The visual formats of the run (``html`` among them: this process writes the HTML report too).
+    """
     try:
-        _draw(conn, job, formats)
-    except ReportgenError as exc:
-        conn.send(("error", str(exc)))
-    except Exception as exc:
-        conn.send(("error", f"rendering failed: {type(exc).__name__}: {' '.join(str(exc).split())}"))
+        from reportgen.render.charts.report import warm_up
+        from reportgen.render.pdf import chartread  # noqa: F401 - imported while the analysis runs
 
+        if "html" in formats:
+            from reportgen.render.html import document  # noqa: F401
 
-class ChartProcess:
-    """Handle on the forked chart process, held by the render process."""
-
-    def __init__(self, formats: tuple[str, ...], inherited: Connection) -> None:
-        """Fork the chart process; ``inherited`` (the render process's line to the analysis) is closed in the child,
-        so that line still ends when the render process does."""
-        ours, theirs = Pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: never returns into the render process's code
-            code = 0
-            try:
-                _die_with_parent()
-                ours.close()
-                inherited.close()
-                _serve(theirs, formats)
-            except BaseException:  # interrupted, or the render process went away: just leave
-                code = 1
-            finally:
-                os._exit(code)
-        theirs.close()
-        self._conn = ours
-
-    def submit(self, job: bytes) -> ChartFeed:
-        """Send the pickled job; the returned feed yields the charts as they are drawn."""
+        with contextlib.suppress(Exception):  # an optimisation; drawing reports real errors
+            warm_up()
+        job = pickle.loads(jobs.recv_bytes())
+        if job is None:
+            return
         try:
-            self._conn.send_bytes(job)
-        except OSError:  # BrokenPipeError among others: it died before the job came
-            raise RenderError("the chart process ended unexpectedly") from None
-        return ChartFeed(self._conn)
-
-    def close(self) -> None:
-        """Stop the process (at once when it is still working) and reap it; safe to call twice."""
-        if self.pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)
-            self.pid = 0
-            self._conn.close()
+            _draw(feed, job, formats)
+        except ReportgenError as exc:
+            feed.send(("error", str(exc)))
+        except Exception as exc:
+            feed.send(("error", f"rendering failed: {type(exc).__name__}: {' '.join(str(exc).split())}"))
+    except (KeyboardInterrupt, EOFError, OSError):  # the run stopped, or the render process went away: leave
+        return
 
 
 class ChartFeed(Mapping[str, str]):

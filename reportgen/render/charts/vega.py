@@ -99,20 +99,6 @@ def _cached_bundle() -> str:
     return text
 
 
-def prefetch() -> threading.Thread:
-    """Start building the bundle in a background thread, so the HTML renderer finds it ready."""
-
-    def build() -> None:
-        try:
-            bundle()
-        except Exception:  # only an optimisation; the renderer builds it again and reports the error itself
-            return
-
-    thread = threading.Thread(target=build, name="reportgen-vega-bundle")
-    thread.start()
-    return thread
-
-
 def _finite(value: Any) -> Any:
     """``value`` with every NaN or infinite float replaced by None (JSON has no such numbers)."""
     if isinstance(value, float):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -14,7 +13,7 @@ import weasyprint
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from reportgen.errors import RenderError, ReportgenError
-from reportgen.render import CHART_SCHEME, RenderContext, register
+from reportgen.render import RenderContext, register
 from reportgen.render.context import render_page
 from reportgen.render.pdf import images as pdfimages
 from reportgen.render.pdf.chartforms import ChartDrawing
@@ -28,12 +27,12 @@ logger = logging.getLogger(__name__)
 
 
 class LocalOnlyFetcher(URLFetcher):
-    """Fetches the report's charts, ``data:`` URLs and files inside the template folders; refuses everything else.
+    """Fetches ``data:`` URLs and files inside the template folders; refuses everything else.
 
     The report must render offline and must not read arbitrary files a template points at, so a refused URL
-    stops the rendering instead of becoming a silently missing image. ``chart:<name>`` is the SVG of chart
-    ``name`` in ``charts``; :mod:`reportgen.render.pdf.images` lays it out and draws it from ``drawings`` (or
-    from the SVG converted on the spot).
+    stops the rendering instead of becoming a silently missing image. ``chart:<name>`` never reaches
+    :meth:`fetch`: :mod:`reportgen.render.pdf.images` takes it from the SVGs in ``charts`` (for its size) and draws
+    it from ``drawings`` (or from the SVG converted on the spot); a name not among the charts is refused.
     """
 
     def __init__(self, folders: list[Path], charts: Mapping[str, str] | None = None,
@@ -44,11 +43,8 @@ class LocalOnlyFetcher(URLFetcher):
         self.drawings = drawings
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        """Fetch ``url`` when it is one of the charts, a ``data:`` URL or a file inside a template folder."""
+        """Fetch ``url`` when it is a ``data:`` URL or a file inside a template folder."""
         parsed = urlparse(url)
-        if parsed.scheme == CHART_SCHEME and parsed.path in self.charts:
-            return URLFetcherResponse(url, self.charts[parsed.path].encode("utf-8"),
-                                      {"Content-Type": "image/svg+xml"})
         if parsed.scheme == "data":
             return super().fetch(url, headers)
         if parsed.scheme == "file":
@@ -59,33 +55,7 @@ class LocalOnlyFetcher(URLFetcher):
         raise ValueError(f"refused to load {url}: only data: URLs and files in the template folders are allowed")
 
 
-class _RegexCache(dict):
-    """The HTML tokenizer's cache of "characters until" patterns, filled under the key it looks up.
-
-    tinyhtml5 2.1 stores each pattern it compiles under the pattern itself instead of the characters it was
-    asked for (``characters = cache[key] = regex`` rebinds ``characters`` first), so its cache never hits and
-    every text run recompiles a regular expression (parsing the 19-page marketing report took 0.069 s instead
-    of 0.043 s). Answering misses here builds the same pattern once per character set.
-    """
-
-    def __missing__(self, key: tuple[object, bool]) -> re.Pattern[str]:
-        characters, opposite = key
-        body = "".join(f"\\x{ord(character):02x}" for character in characters)  # type: ignore[attr-defined]
-        pattern = self[key] = re.compile(f"[{'' if opposite else '^'}{body}]+")
-        return pattern
-
-
-def _cache_tokenizer_patterns() -> None:
-    from tinyhtml5 import inputstream
-
-    if isinstance(getattr(inputstream, "characters_until_regex", None), dict):
-        inputstream.characters_until_regex = _RegexCache()
-
-
-_cache_tokenizer_patterns()
-
-
-pdfimages.install()
+pdfimages.install()  # the charts' one way into the PDF: see reportgen.render.pdf.images
 
 
 @contextlib.contextmanager
