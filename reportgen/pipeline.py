@@ -55,13 +55,13 @@ from reportgen.memory import give_back, out_of_memory
 from reportgen.model.fit import FittedModel, fit_all, order_by_size, transform
 from reportgen.model.kselect import sample_rows, select_k
 from reportgen.model.modelfile import assign, export_model, model_digest
+from reportgen.prepare.currency import settle_currency
 from reportgen.prepare.features import PreparedData, prepare
 from reportgen.render.palette import segment_colors
 from reportgen.result import (
     FORMAT_VERSION,
     AnalysisResult,
     CustomerTable,
-    DataQuality,
     KSelection,
     ReportMeta,
     RunInfo,
@@ -130,14 +130,6 @@ class _Stages:
         start = time.perf_counter()
         yield
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
-
-def _with_currency(config: Config, quality: DataQuality) -> tuple[Config, str]:
-    """The config with ``report.currency`` settled (set, else the data's own, else $) and where it came from."""
-    if config.report.currency is not None:
-        return config, "set in the configuration"
-    symbol, source = (quality.currency[1], f"from {quality.currency[2]}") if quality.currency else ("$", "the default")
-    return config.model_copy(update={"report": config.report.model_copy(update={"currency": symbol})}), source
 
 
 def _name_and_recommend(profiles: tuple[SegmentProfile, ...], config: Config,
@@ -250,7 +242,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     config, seg_cfg = source.config, source.config.segmentation
     with stages.stage("clean"):
         prepared: PreparedData = prepare(source.table, config)
-        config, currency_source = _with_currency(config, prepared.quality)
+        config, currency_source = settle_currency(config, prepared.quality)
         if scores is None:  # only transaction logs read the raw rows again; let the memory go
             source = dataclasses.replace(source, table=dataclasses.replace(source.table, frame=pd.DataFrame()))
     baseline = None
@@ -306,9 +298,7 @@ def analyse(config: Config, progress: Progress | None = None) -> Analysis:
     report = config.report
     result = AnalysisResult(
         format_version=FORMAT_VERSION,
-        report=ReportMeta(report.title, report.company, report.period, report.author, report.accent_color,
-                          report.page_size, report.currency, str(config.resolve(report.logo)) if report.logo else None,
-                          currency_source),
+        report=ReportMeta.from_config(config, currency_source),
         run=RunInfo(__version__, source.table.path.name, source.table.sha256, source.kind, seg_cfg.seed,
                     library_versions(), effective_config(config), model_digest(model)),
         data=prepared.quality, roles=tuple(prepared.roles.items()), k_selection=selection, segments=segments,

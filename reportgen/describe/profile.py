@@ -43,7 +43,8 @@ def _strength(z: float) -> str:
     return f"{word} {'above' if z > 0 else 'below'} average"
 
 
-def _traits(stats: list[FeatureStat], categories: list[CategoryShare]) -> tuple[Trait, ...]:
+def traits(stats: list[FeatureStat], categories: list[CategoryShare]) -> tuple[Trait, ...]:
+    """A segment's distinguishing traits: its strongest z-scores, then its over-represented levels (every engine)."""
     numeric = sorted((s for s in stats if abs(s.z) >= 0.3), key=lambda s: (-abs(s.z), s.feature))
     traits = [Trait(s.feature, "numeric", "high" if s.z > 0 else "low", s.z,
                     f"{s.feature} {_strength(s.z)} ({s.z:+.1f}σ)") for s in numeric[:MAX_TRAITS]]
@@ -97,7 +98,7 @@ def _capped_means(observed: pd.DataFrame, model: pd.DataFrame, numeric: tuple[st
     return out
 
 
-def _note(mean: float, capped: tuple[float, int] | None, median: float) -> str:
+def mean_note(mean: float, capped: tuple[float, int] | None, median: float) -> str:
     if capped is None or not capped[1] or not np.isfinite(mean) or not np.isfinite(capped[0]):
         return ""
     scale = max(abs(mean), abs(capped[0]))
@@ -164,7 +165,7 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
             spread = seen_std[column]
             z = (seen_means[column][seg] - seen_base[column]) / spread if spread > 0 else 0.0
             median = medians[column][seg]
-            note = _note(mean, capped[column][seg] if column in capped else None, median)
+            note = mean_note(mean, capped[column][seg] if column in capped else None, median)
             stats.append(FeatureStat(column, role_of.get(column), mean, median, base_mean[column], std, z,
                                      missing[column][seg], note))
         categories = []
@@ -177,7 +178,7 @@ def profile_segments(frame: pd.DataFrame, labels: np.ndarray, numeric: tuple[str
             id=seg, size=int(sizes[seg]), share=float(sizes[seg] / len(labels)),
             value_share=float(value.loc[seg]) if value is not None and seg in value.index else None,
             silhouette=float(silhouettes[seg]), stats=tuple(stats), categories=tuple(categories),
-            traits=_traits(stats, categories)))
+            traits=traits(stats, categories)))
     return tuple(profiles)
 
 

@@ -106,11 +106,17 @@ def rank(recommendations: list[Recommendation], masks: Mapping[tuple[int, str], 
             value_share_at_stake=stake / total if stake is not None and total > 0 else None,
             target=TARGETS[target].description if target and target in TARGETS else "the whole segment",
             audience_file=name))
-    ordered = sorted(sized, key=lambda r: (-(r.value_at_stake or 0.0), r.fallback, r.priority, r.segment_id,
-                                           r.rule_id))
+    return by_stake(sized), rows_by_file
+
+
+def by_stake(recommendations: list[Recommendation]) -> tuple[Recommendation, ...]:
+    """Recommendations ranked by value at stake (then specific before fallback, priority, segment, rule), each
+    segment's first one marked as its lead; the same ranking for every engine."""
+    ordered = sorted(recommendations, key=lambda r: (-(r.value_at_stake or 0.0), r.fallback, r.priority,
+                                                     r.segment_id, r.rule_id))
     leads: set[int] = set()
     ranked = []
     for rec in ordered:
         ranked.append(dataclasses.replace(rec, lead=rec.segment_id not in leads))
         leads.add(rec.segment_id)
-    return tuple(ranked), rows_by_file
+    return tuple(ranked)

@@ -48,7 +48,7 @@ def input_kind(path: Path, config: Config) -> str:
     return "transactions" if looks_like_log(path, config.data, config.transactions) else "customers"
 
 
-def _log_config(config: Config) -> Config:
+def log_config(config: Config) -> Config:
     """The user's config plus the id and roles an aggregated log needs (user settings win)."""
     roles: dict[str, Any] = config.features.roles.model_dump()
     for role, column in LOG_ROLES.items():
@@ -92,4 +92,4 @@ def _log_source(config: Config, aggregate: Any, path: Path, sha256: str) -> Sour
     customers = aggregate.customers
     table = LoadedTable(frame=customers, path=path, sha256=sha256, rows_read=len(customers),
                         notes=aggregate.notes)
-    return Source("transactions", table, _log_config(config), _log_summary(aggregate), LOG_SCALED)
+    return Source("transactions", table, log_config(config), _log_summary(aggregate), LOG_SCALED)

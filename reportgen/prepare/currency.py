@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from reportgen.prepare.colnames import snake
+
+if TYPE_CHECKING:
+    from reportgen.config import Config
+    from reportgen.result import DataQuality
 
 SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "JPY": "¥", "CNY": "¥", "INR": "₹", "KRW": "₩", "BRL": "R$",
            "CAD": "C$", "AUD": "A$", "NZD": "NZ$", "CHF": "CHF ", "SEK": "SEK ", "NOK": "NOK ", "DKK": "DKK ",
@@ -92,3 +97,11 @@ def infer_currency(frame: pd.DataFrame) -> CurrencyGuess | None:
             if code:
                 return CurrencyGuess(code, SYMBOLS[code], f"the {column} column, {top[1]:.0%} {top[0]}")
     return None
+
+
+def settle_currency(config: Config, quality: DataQuality) -> tuple[Config, str]:
+    """The config with ``report.currency`` settled (set, else the data's own, else $) and where it came from."""
+    if config.report.currency is not None:
+        return config, "set in the configuration"
+    symbol, source = (quality.currency[1], f"from {quality.currency[2]}") if quality.currency else ("$", "the default")
+    return config.model_copy(update={"report": config.report.model_copy(update={"currency": symbol})}), source

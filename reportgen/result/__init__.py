@@ -10,11 +10,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from reportgen.result.changes import DriftReport, Migration, MixShift, RetrainAdvice
+
+if TYPE_CHECKING:
+    from reportgen.config import Config
 
 FORMAT_VERSION = 1
 
@@ -32,6 +35,14 @@ class ReportMeta:
     currency: str
     logo: str | None = None
     currency_source: str = ""  # where the currency came from: the configuration, the data (and how), or the default
+
+    @classmethod
+    def from_config(cls, config: Config, currency_source: str) -> ReportMeta:
+        """The report's settings of a run (``report.currency`` already settled), the logo by its resolved path."""
+        report = config.report
+        logo = str(config.resolve(report.logo)) if report.logo else None
+        return cls(report.title, report.company, report.period, report.author, report.accent_color,
+                   report.page_size, report.currency, logo, currency_source)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from reportgen.describe.stakes import TARGETS
+from reportgen.describe.stakes import TARGETS, by_stake
 from reportgen.spark.model import LABEL
 from reportgen.spark.prepare import numeric_name, observed_name
 from reportgen.spark.stats import quantiles
@@ -97,14 +97,7 @@ def audience_sizes(frame: DataFrame, k: int, roles: dict[str, str], numeric: tup
                 value_share_at_stake=stake / total if stake is not None and total > 0 else None,
                 target=TARGETS[target].description if target and target in TARGETS else "the whole segment",
                 audience_file=audience_file(rec.rule_id, rec.segment_id)))
-        ordered = sorted(sized, key=lambda r: (-(r.value_at_stake or 0.0), r.fallback, r.priority, r.segment_id,
-                                               r.rule_id))
-        leads: set[int] = set()
-        ranked = []
-        for rec in ordered:
-            ranked.append(dataclasses.replace(rec, lead=rec.segment_id not in leads))
-            leads.add(rec.segment_id)
-        return tuple(ranked), {}
+        return by_stake(sized), {}
 
     return counts, size, tests
 

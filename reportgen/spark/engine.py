@@ -38,6 +38,7 @@ from reportgen.errors import ConfigError, DataError, ReportgenError
 from reportgen.inputs.files import LoadedTable
 from reportgen.model.kselect import sample_rows
 from reportgen.model.modelfile import model_digest
+from reportgen.prepare.currency import settle_currency
 from reportgen.prepare.features import prepare
 from reportgen.result import FORMAT_VERSION, AnalysisResult, CustomerTable, ReportMeta, RunInfo
 from reportgen.result.provenance import library_versions
@@ -103,13 +104,6 @@ def _log_features(configured: list[str] | None, numeric: tuple[str, ...], defaul
     return tuple(configured)
 
 
-def _with_currency(config: Config, quality: Any) -> tuple[Config, str]:
-    if config.report.currency is not None:
-        return config, "set in the configuration"
-    symbol, source = (quality.currency[1], f"from {quality.currency[2]}") if quality.currency else ("$", "the default")
-    return config.model_copy(update={"report": config.report.model_copy(update={"currency": symbol})}), source
-
-
 def _sample(frame: DataFrame, n: int, size: int, seed: int, columns: list[str]) -> pd.DataFrame:
     return sm.take_rows(frame, sample_rows(n, size, seed), columns)
 
@@ -173,7 +167,7 @@ def compute(config: Config, progress: Progress | None, name_and_recommend: Calla
         table = LoadedTable(sample, Path(customers.name), customers.sha256, len(sample), customers.notes)
         plan = prepare(table, config)  # what is inferred from values, on the sample
         prepared: SparkPrepared = prepare_spark(customers.frame, plan, sample, config, customers.name, customers.rows)
-        config, currency_source = _with_currency(config, prepared.plan.quality)
+        config, currency_source = settle_currency(config, prepared.plan.quality)
     plan = prepared.plan
     numeric, categorical, n = plan.numeric, plan.categorical, prepared.rows
     baseline = None
@@ -262,9 +256,7 @@ def compute(config: Config, progress: Progress | None, name_and_recommend: Calla
     report = config.report
     result = AnalysisResult(
         format_version=FORMAT_VERSION,
-        report=ReportMeta(report.title, report.company, report.period, report.author, report.accent_color,
-                          report.page_size, report.currency, str(config.resolve(report.logo)) if report.logo else None,
-                          currency_source),
+        report=ReportMeta.from_config(config, currency_source),
         run=RunInfo(__version__, customers.name, customers.sha256, customers.kind, seg_cfg.seed,
                     library_versions(), effective_config(config), model_digest(model)),
         data=plan.quality, roles=tuple(plan.roles.items()), k_selection=selection, segments=segments,

@@ -10,7 +10,6 @@ by sqlglot; the few DuckDB functions without a Spark twin of the same name are r
 
 from __future__ import annotations
 
-import calendar
 import re
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from reportgen.config import Config
 from reportgen.errors import ConfigError, DataError
-from reportgen.inputs.logs.aggregate import short_history
+from reportgen.inputs.logs.aggregate import COUNTS_SQL, classified_sql, reconcile, short_history, window_start
 from reportgen.inputs.logs.columns import describe_roles, detect_log_columns, require_log_columns
 from reportgen.inputs.logs.source import LogSource, open_log
 from reportgen.inputs.logs.sql import ID_COLUMN, customers_sql, lines_sql, literal
-from reportgen.inputs.sources import LOG_ROLES, LOG_SCALED
+from reportgen.inputs.sources import LOG_SCALED, log_config
 from reportgen.result import Count, LogSummary
 from reportgen.spark.customers import Customers
 from reportgen.spark.prepare import MID, java_pattern
@@ -92,20 +91,6 @@ def _text_sample(frame: DataFrame, rows: int = 200) -> Any:
     from reportgen.spark.read import to_pandas
 
     return to_pandas(frame.select(*(F.col(f"`{c}`").cast("string").alias(c) for c in frame.columns)).limit(rows))
-
-
-def window_start(as_of: date, window: str) -> date | None:
-    """The first day of ``transactions.window`` before ``as_of`` (calendar months, as DuckDB's intervals)."""
-    if window.strip().lower() == "all":
-        return None
-    if not (match := _WINDOW.fullmatch(window)) or int(match[1]) < 1:
-        raise ConfigError(f"Config value 'transactions.window': expected e.g. '90D', '26W', '12M', '2Y' or 'all' "
-                          f"but received {window!r}")
-    n, unit = int(match[1]), match[2].upper()
-    if unit in "DW":
-        return as_of - timedelta(days=n * (7 if unit == "W" else 1))
-    year, month = divmod(as_of.year * 12 + as_of.month - 1 - n * (12 if unit == "Y" else 1), 12)
-    return date(year, month + 1, min(as_of.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _source(source: SparkInput, config: Config, notes: list[str]) -> LogSource:
@@ -193,35 +178,8 @@ def aggregate_spark(session: SparkSession, source: SparkInput, config: Config) -
     start = window_start(as_of, cfg.window)
     window = f"{start or 'the first line'} to {as_of} (exclusive)"
     outside = f"ts IS NULL OR ts >= TIMESTAMP_NTZ '{as_of}'" + (f" OR ts < TIMESTAMP_NTZ '{start}'" if start else "")
-    codes = [f"prod IN ({', '.join(literal(c.strip()) for c in cfg.exclude_codes)})"] if cfg.exclude_codes else []
-    codes += [f"prod LIKE {literal(p)}" for p in cfg.exclude_code_patterns]
-    session.sql(f"SELECT *, CASE WHEN {outside} THEN 1 WHEN cust IS NULL THEN 2 WHEN "
-                f"{' OR '.join(codes) if cols.product and codes else 'false'} THEN 3 WHEN bad THEN 4 ELSE 0 END "
-                "AS rule "
-                "FROM lines").createOrReplaceTempView("classified")
-    counts = session.sql(
-        "SELECT sum(CASE WHEN rule = 1 THEN n END), sum(CASE WHEN rule <> 1 THEN n - 1 END), count(CASE WHEN rule = 2 "
-        "THEN 1 END), count(CASE WHEN rule = 3 THEN 1 END), count(CASE WHEN rule = 4 THEN 1 END), count(CASE WHEN "
-        "rule = 0 THEN 1 END), sum(CASE WHEN NOT has_ts THEN n END), count(CASE WHEN rule = 0 AND ret THEN 1 END) "
-        "FROM classified").first()
-    outside_n, duplicates, no_id, codes_n, bad_n, used, undated, returns = (int(x or 0) for x in counts)
-    if outside_n == raw:
-        raise DataError(f"{path}: no transactions in the window {window}; column {cols.timestamp!r} spans "
-                        f"{first.date()} to {last.date()} (set transactions.as_of / transactions.window)")
-    reconciliation = (
-        Count("raw rows", int(raw)),
-        Count("outside the window", outside_n, window + (f"; {undated:,} without a date" if undated else "")),
-        Count("exact duplicate rows", duplicates, "" if cfg.drop_duplicates else "kept (drop_duplicates = false)"),
-        Count("missing customer id", no_id, f"column {cols.customer!r}"),
-        Count("non-product codes", codes_n, f"column {cols.product!r}" if cols.product else "no product column"),
-        Count("zero or negative unit price" if cols.unit_price and not cols.amount else "zero or missing amount",
-              bad_n, amounts),
-        Count("lines used", used, "; ".join([f"{returns:,} of them returns, netted against purchases"] * bool(returns)
-                                            + ["no invoice column: an order is a customer's purchases on one day"]
-                                            * (not cols.invoice))))
-    if not used:
-        left_out = "; ".join(f"{c.label} ({c.detail}): {c.count:,}" for c in reconciliation[1:-1] if c.count)
-        raise DataError(f"{path}: no lines left to aggregate ({left_out})")
+    session.sql(classified_sql(cols, cfg, outside)).createOrReplaceTempView("classified")
+    reconciliation = reconcile(session.sql(COUNTS_SQL).first(), raw, path, cols, cfg, window, amounts, first, last)
     per = session.sql(to_spark(customers_sql(cols, as_of, as_of - timedelta(days=cfg.recent_days))))
     per = per.persist(StorageLevel.MEMORY_AND_DISK)
     kept = "frequency > 0 AND monetary > 0"
@@ -244,7 +202,7 @@ def aggregate_spark(session: SparkSession, source: SparkInput, config: Config) -
               f"window {cfg.window}: {reconciliation[1].detail}"]
     notes += [f"returns ({described}) are netted against purchases"] if described else []
     totals = {"active_customers": float(active), "revenue": float(revenue), "orders": float(orders),
-              "average_order_value": float(revenue) / float(orders), "lines_used": float(used),
+              "average_order_value": float(revenue) / float(orders), "lines_used": float(reconciliation[-1].count),
               "returned_value": float(returned)}
     summary = LogSummary(
         as_of=as_of.isoformat(), window=cfg.window, window_start=start and start.isoformat(),
@@ -253,15 +211,7 @@ def aggregate_spark(session: SparkSession, source: SparkInput, config: Config) -
                             Count("no purchase in window (returns only)", int(returns_only))),
         totals=tuple(totals.items()), notes=tuple(notes), first_date=first.date().isoformat(),
         history_warning=short_history(cfg.window, start, first.date(), as_of))
-    return Customers(customers, int(active), _log_config(config), source.name, source.sha256, "transactions",
+    return Customers(customers, int(active), log_config(config), source.name, source.sha256, "transactions",
                       summary, LOG_SCALED, tuple(notes))
 
 
-def _log_config(config: Config) -> Config:
-    """The user's config plus the id and roles an aggregated log needs (user settings win)."""
-    roles: dict[str, Any] = config.features.roles.model_dump()
-    for role, column in LOG_ROLES.items():
-        roles[role] = roles[role] or column
-    features = config.features.model_copy(update={"roles": config.features.roles.model_copy(update=roles)})
-    data = config.data.model_copy(update={"id_column": ID_COLUMN, "date_formats": {}})
-    return config.model_copy(update={"features": features, "data": data})

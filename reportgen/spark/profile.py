@@ -11,48 +11,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reportgen.describe.definitions import DOMINANCE
-from reportgen.describe.profile import MAX_TRAITS, SegmentProfile
-from reportgen.result import CategoryShare, FeatureStat, Trait
+from reportgen.describe.profile import SegmentProfile, mean_note, traits
+from reportgen.result import CategoryShare, FeatureStat
 from reportgen.spark.model import LABEL
 from reportgen.spark.prepare import numeric_name, observed_category_name, observed_name
 from reportgen.spark.stats import quantiles
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-
-
-def _strength(z: float) -> str:
-    size = abs(z)
-    word = "far" if size >= 1.5 else "well" if size >= 0.8 else "somewhat"
-    return f"{word} {'above' if z > 0 else 'below'} average"
-
-
-def traits(stats: list[FeatureStat], categories: list[CategoryShare]) -> tuple[Trait, ...]:
-    """The distinguishing traits of a segment, by the local engine's rules (strongest z, then lifted levels)."""
-    numeric = sorted((s for s in stats if abs(s.z) >= 0.3), key=lambda s: (-abs(s.z), s.feature))
-    found = [Trait(s.feature, "numeric", "high" if s.z > 0 else "low", s.z,
-                   f"{s.feature} {_strength(s.z)} ({s.z:+.1f}σ)") for s in numeric[:MAX_TRAITS]]
-    lifted = sorted((c for c in categories if c.lift >= 1.3 and c.share >= 0.1),
-                    key=lambda c: (-c.lift, c.column, c.level))
-    found += [Trait(f"{c.column}={c.level}", "categorical", "high", c.lift,
-                    f"{c.column} '{c.level}' over-represented ({c.share:.0%} vs {c.base_share:.0%})")
-              for c in lifted[:2]]
-    if not found and stats:
-        closest = sorted(stats, key=lambda s: (-abs(s.z), s.feature))[0]
-        found.append(Trait(closest.feature, "numeric", "high" if closest.z >= 0 else "low", closest.z,
-                           f"close to average on every feature (largest gap: {closest.feature} {closest.z:+.1f}σ)"))
-    return tuple(found)
-
-
-def _note(mean: float, capped: tuple[float, int] | None, median: float) -> str:
-    if capped is None or not capped[1] or not np.isfinite(mean) or not np.isfinite(capped[0]):
-        return ""
-    scale = max(abs(mean), abs(capped[0]))
-    if scale == 0 or abs(mean - capped[0]) < DOMINANCE * scale:
-        return ""
-    return (f"{capped[1]:,} extreme value(s) beyond the outlier fence dominate this mean: {mean:,.4g} with them, "
-            f"{capped[0]:,.4g} with them capped; the median is {median:,.4g}")
 
 
 def _nan(value: float | None) -> float:
@@ -129,7 +95,7 @@ def profile_spark(frame: DataFrame, k: int, numeric: tuple[str, ...], categorica
             capped = (_nan(row[f"capped{j}"]), moved) if row is not None else None
             missing = size - (int(row[f"n{j}"]) if row is not None else 0)
             stats.append(FeatureStat(column, role_of.get(column), mean, median, _nan(whole[f"mean{j}"]),
-                                     _nan(whole[f"std{j}"]), z, missing, _note(mean, capped, median)))
+                                     _nan(whole[f"std{j}"]), z, missing, mean_note(mean, capped, median)))
         categories = []
         for column, (levels, segment_shares, base_shares) in shares.items():
             for i in range(len(levels)):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -46,7 +47,7 @@ class LogAggregate:
     history_warning: str | None = None  # the window asks for more history than the log holds
 
 
-def _window_start(as_of: date, window: str) -> date | None:
+def window_start(as_of: date, window: str) -> date | None:
     """The first day of ``transactions.window`` (``90D``, ``26W``, ``12M``, ``2Y``) before ``as_of``; None for ``all``.
 
     Raises
@@ -83,19 +84,43 @@ def _reconcile(con: duckdb.DuckDBPyConnection, path: Path, cols: LogColumns, cfg
     if not nonzero:
         raise DataError(f"{path}: every line amount ({amounts}) is {'zero' if numeric else 'missing or not a number'}")
     as_of = date.fromisoformat(cfg.as_of) if cfg.as_of else last.date() + timedelta(days=1)
-    start = _window_start(as_of, cfg.window)
+    start = window_start(as_of, cfg.window)
     window = f"{start or 'the first line'} to {as_of} (exclusive)"
     outside = f"ts IS NULL OR ts >= TIMESTAMP '{as_of}'" + (f" OR ts < TIMESTAMP '{start}'" if start else "")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW classified AS {classified_sql(cols, cfg, outside)}")
+    counts = con.execute(COUNTS_SQL).fetchone()
+    reconciliation = reconcile(counts, raw, path, cols, cfg, window, amounts, first, last)
+    return as_of, start, reconciliation, first.date()
+
+
+# How many lines each rule took, in the order :func:`reconcile` reads them (plain CASE: every engine's SQL). A
+# repeated line inside the window counts once as used or excluded by a later rule; its copies are duplicates.
+COUNTS_SQL = ("SELECT sum(CASE WHEN rule = 1 THEN n END), sum(CASE WHEN rule <> 1 THEN n - 1 END), "
+              "count(CASE WHEN rule = 2 THEN 1 END), count(CASE WHEN rule = 3 THEN 1 END), "
+              "count(CASE WHEN rule = 4 THEN 1 END), count(CASE WHEN rule = 0 THEN 1 END), "
+              "sum(CASE WHEN NOT has_ts THEN n END), count(CASE WHEN rule = 0 AND ret THEN 1 END) FROM classified")
+
+
+def classified_sql(cols: LogColumns, cfg: TransactionsConfig, outside: str) -> str:
+    """Every line with the first exclusion rule it meets (0: used; 1 outside the window, 2 no customer id,
+    3 a non-product code, 4 a bad amount); ``outside`` is the window test in the engine's SQL."""
     codes = [f"prod IN ({', '.join(literal(c.strip()) for c in cfg.exclude_codes)})"] if cfg.exclude_codes else []
     codes += [f"prod LIKE {literal(p)}" for p in cfg.exclude_code_patterns]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW classified AS SELECT *, CASE WHEN {outside} THEN 1 WHEN cust IS NULL "
-                f"THEN 2 WHEN {' OR '.join(codes) if cols.product and codes else 'false'} THEN 3 WHEN bad THEN 4 "
-                "ELSE 0 END AS rule FROM lines")
-    # A repeated line inside the window counts once as used or excluded by a later rule; its copies are duplicates.
-    outside_n, duplicates, no_id, codes_n, bad_n, used, undated, returns = (int(x or 0) for x in con.execute(
-        "SELECT sum(n) FILTER (rule = 1), sum(n - 1) FILTER (rule <> 1), count(*) FILTER (rule = 2), count(*) "
-        "FILTER (rule = 3), count(*) FILTER (rule = 4), count(*) FILTER (rule = 0), sum(n) FILTER (NOT has_ts), "
-        "count(*) FILTER (rule = 0 AND ret) FROM classified").fetchone())
+    return (f"SELECT *, CASE WHEN {outside} THEN 1 WHEN cust IS NULL THEN 2 WHEN "
+            f"{' OR '.join(codes) if cols.product and codes else 'false'} THEN 3 WHEN bad THEN 4 ELSE 0 END AS rule "
+            "FROM lines")
+
+
+def reconcile(counts: Sequence[Any], raw: int, path: Path | str, cols: LogColumns, cfg: TransactionsConfig,
+              window: str, amounts: str, first: datetime, last: datetime) -> tuple[Count, ...]:
+    """The reconciliation of a log's lines from :data:`COUNTS_SQL`'s counts, the same for every engine.
+
+    Raises
+    ------
+    DataError
+        When no line lies in the window, or no line is left to aggregate.
+    """
+    outside_n, duplicates, no_id, codes_n, bad_n, used, undated, returns = (int(x or 0) for x in counts)
     if outside_n == raw:
         raise DataError(f"{path}: no transactions in the window {window}; column {cols.timestamp!r} spans "
                         f"{first.date()} to {last.date()} (set transactions.as_of / transactions.window)")
@@ -113,7 +138,7 @@ def _reconcile(con: duckdb.DuckDBPyConnection, path: Path, cols: LogColumns, cfg
     if not used:
         left_out = "; ".join(f"{c.label} ({c.detail}): {c.count:,}" for c in reconciliation[1:-1] if c.count)
         raise DataError(f"{path}: no lines left to aggregate ({left_out})")
-    return as_of, start, reconciliation, first.date()
+    return reconciliation
 
 
 def short_history(window: str, start: date | None, first: date, as_of: date) -> str | None:
