@@ -242,6 +242,7 @@ def _keys(model: Any, prefix: str = "") -> list[str]:
 
 
 CONFIG_KEYS = _keys(Config)
+SECTION_KEYS = [k.split(".", 1)[1] for k in CONFIG_KEYS if "." in k]  # keys within a [section]
 TOML_SCALARS = st.one_of(
     st.integers(-(2**63), 2**63 - 1), st.floats(), st.booleans(), st.text(max_size=12),
     st.sampled_from(["auto", "off", "keep-first", "error", "median", "iqr", "#1f5f8b", "A4", "pdf", "2GB", "12M"]),
@@ -291,7 +292,7 @@ def toml_value(value: Any) -> str:
 @FAST
 @given(sections=st.dictionaries(st.sampled_from(["data", "features", "cleaning", "segmentation", "report", "output",
                                                   "sgementation", "x"]),
-                                st.dictionaries(st.one_of(st.sampled_from([k.split(".", 1)[1] for k in CONFIG_KEYS if "." in k]),
+                                st.dictionaries(st.one_of(st.sampled_from(SECTION_KEYS),
                                                           st.text(max_size=6)), TOML_VALUES, max_size=3),
                                 max_size=3),
        junk=st.sampled_from(["", "", "[broken\n", "k = \n", "= 1\n"]))
